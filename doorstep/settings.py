@@ -1,0 +1,229 @@
+"""Doorstep's one settings module: every deployment difference comes from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlparse
+
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DEVELOPMENT_SECRET_KEY = "doorstep-development-only-secret-do-not-use-in-production"
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def database_from_url(url: str) -> dict[str, object]:
+    """`sqlite:///relative/or//absolute/path` or `postgres://user:pass@host:port/name?option=value`."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = unquote(parsed.path[1:] if parsed.path.startswith("/") else parsed.path)
+        name = ":memory:" if path in {"", ":memory:"} else str(BASE_DIR / path if not path.startswith("/") else path)
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": name,
+            "OPTIONS": {
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;",
+            },
+        }
+    if parsed.scheme in {"postgres", "postgresql"}:
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parsed.path.lstrip("/")) or "doorstep",
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": parsed.hostname or "",
+            "PORT": str(parsed.port or ""),
+            "CONN_MAX_AGE": 60,
+            "OPTIONS": dict(parse_qsl(parsed.query)),
+        }
+    raise ImproperlyConfigured(f"DATABASE_URL must start with sqlite:// or postgres://, not {url!r}")
+
+
+PRODUCTION = env_bool("DOORSTEP_PRODUCTION")
+DEBUG = env_bool("DOORSTEP_DEBUG", default=not PRODUCTION)
+SECRET_KEY = env_str("DOORSTEP_SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+if PRODUCTION and (SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 32):
+    raise ImproperlyConfigured(
+        "DOORSTEP_PRODUCTION is on: set DOORSTEP_SECRET_KEY to a random secret of at least 32 characters."
+    )
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DOORSTEP_DEBUG cannot be on in production.")
+
+# Key for personal data at rest (national ID, phone). Base64 of 32 bytes; derived from SECRET_KEY in development.
+FIELD_ENCRYPTION_KEY = env_str("DOORSTEP_FIELD_ENCRYPTION_KEY")
+if PRODUCTION and not FIELD_ENCRYPTION_KEY:
+    raise ImproperlyConfigured("DOORSTEP_PRODUCTION is on: set DOORSTEP_FIELD_ENCRYPTION_KEY (base64 of 32 bytes).")
+
+ALLOWED_HOSTS = env_list("DOORSTEP_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+CSRF_TRUSTED_ORIGINS = env_list("DOORSTEP_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "django_tasks_db",
+    "doorstep.core",
+    "doorstep.portfolio",
+    "doorstep.collectors",
+    "doorstep.compliance",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "doorstep.core.middleware.RequestContextMiddleware",
+]
+
+ROOT_URLCONF = "doorstep.urls"
+WSGI_APPLICATION = "doorstep.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",
+                "doorstep.core.context_processors.navigation",
+            ],
+        },
+    }
+]
+
+DATABASES = {"default": database_from_url(env_str("DATABASE_URL", "sqlite:///var/doorstep.sqlite3"))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "doorstep_cache",
+    }
+}
+if env_str("CACHE_URL").startswith("redis://"):
+    CACHES["default"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env_str("CACHE_URL")}
+
+TASKS = {
+    "default": {
+        "BACKEND": env_str("DOORSTEP_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "core:login"
+LOGIN_REDIRECT_URL = "core:home"
+LOGOUT_REDIRECT_URL = "core:login"
+
+# Login throttling: this many failures for one username or one address lock it for LOGIN_LOCKOUT_SECONDS.
+LOGIN_MAX_FAILURES = env_int("DOORSTEP_LOGIN_MAX_FAILURES", 5)
+LOGIN_LOCKOUT_SECONDS = env_int("DOORSTEP_LOGIN_LOCKOUT_SECONDS", 15 * 60)
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "doorstep" / "locale"]
+TIME_ZONE = env_str("DOORSTEP_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Session and cookie hardening. In production the site is served over HTTPS only.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_AGE = env_int("DOORSTEP_SESSION_SECONDS", 8 * 60 * 60)
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_HTTPONLY = True
+SECURE_SSL_REDIRECT = PRODUCTION and env_bool("DOORSTEP_SSL_REDIRECT", True)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DOORSTEP_BEHIND_PROXY") else None
+SECURE_HSTS_SECONDS = 31536000 if PRODUCTION else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "base-uri": [CSP.SELF],
+    "object-src": [CSP.NONE],
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("DOORSTEP_LOG_LEVEL", "WARNING")},
+}
+
+# Doorstep's own configuration.
+# Buckets by days past due: (code, first day, last day or None). The bank may redefine them.
+DOORSTEP_BUCKETS: list[tuple[str, int, int | None]] = [
+    ("M1", 1, 30),
+    ("M2", 31, 60),
+    ("M3", 61, 90),
+    ("M4+", 91, None),
+]
+# Five-category loan classification by days past due (a common retail-credit mapping; configurable).
+DOORSTEP_CLASSIFICATION: list[tuple[str, int, int | None]] = [
+    ("pass", 0, 0),
+    ("special_mention", 1, 90),
+    ("substandard", 91, 180),
+    ("doubtful", 181, 360),
+    ("loss", 361, None),
+]
+DOORSTEP_DEFAULT_CURRENCY = "CNY"
+DOORSTEP_JURISDICTION = env_str("DOORSTEP_JURISDICTION", "CN")
+DOORSTEP_SITE_NAME = _("Doorstep")
