@@ -3,9 +3,13 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.i18n import set_language
 
+from doorstep.api import api
+
 urlpatterns = [
     path("", include("doorstep.core.urls")),
     path("cases/", include("doorstep.portfolio.urls")),
+    path("compliance/", include("doorstep.compliance.urls")),
+    path("api/", api.urls),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
 ]
