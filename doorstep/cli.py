@@ -10,7 +10,11 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "doorstep.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(["doorstep", *(argv if argv is not None else sys.argv[1:])])
+    arguments = list(argv if argv is not None else sys.argv[1:])
+    if arguments and not arguments[0].startswith("-"):
+        # `doorstep import-snapshot` runs the `import_snapshot` command.
+        arguments[0] = arguments[0].replace("-", "_")
+    execute_from_command_line(["doorstep", *arguments])
 
 
 if __name__ == "__main__":
