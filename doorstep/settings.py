@@ -90,11 +90,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",
     "django_tasks_db",
     "doorstep.core",
     "doorstep.portfolio",
     "doorstep.collectors",
     "doorstep.compliance",
+    "doorstep.strategy",
 ]
 
 MIDDLEWARE = [

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", include("doorstep.core.urls")),
     path("cases/", include("doorstep.portfolio.urls")),
     path("compliance/", include("doorstep.compliance.urls")),
+    path("strategy/", include("doorstep.strategy.urls")),
     path("api/", api.urls),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),

@@ -140,3 +140,38 @@ class CaseAssignment(models.Model):
             models.Index(fields=["collector", "ended_at"], name="assignment_collector_idx"),
             models.Index(fields=["team", "ended_at"], name="assignment_team_idx"),
         ]
+
+
+class CertificateKind(models.TextChoices):
+    PRE_JOB = "pre_job", _("Pre-job training")
+    ANNUAL = "annual", _("Annual refresher")
+    IIBF_DRA = "iibf_dra", _("IIBF Debt Recovery Agent")
+
+
+class Certificate(models.Model):
+    """A collector's training or certification, valid from issue to expiry (持证上岗)."""
+
+    collector = models.ForeignKey(
+        Collector, verbose_name=_("collector"), on_delete=models.PROTECT, related_name="certificates"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=CertificateKind.choices)
+    number = models.CharField(_("certificate number"), max_length=64, blank=True)
+    issued_on = models.DateField(_("issued"))
+    expires_on = models.DateField(_("expires"), null=True, blank=True)
+    document = models.FileField(_("document"), upload_to="certificates/", blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    recorded_at = models.DateTimeField(_("recorded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("certificate")
+        verbose_name_plural = _("certificates")
+        ordering = ["collector", "kind", "-issued_on"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(expires_on__isnull=True) | Q(expires_on__gte=models.F("issued_on")),
+                name="certificate_expires_after_issue",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number}"

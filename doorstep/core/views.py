@@ -4,7 +4,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -35,4 +35,7 @@ class LoginView(auth_views.LoginView):
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect(reverse("portfolio:case_list"))
+    """Everyone who works cases starts on the case list (a collector's is scoped to their own)."""
+    if request.user.has_perm("portfolio.view_case"):
+        return redirect(reverse("portfolio:case_list"))
+    return render(request, "core/home.html")

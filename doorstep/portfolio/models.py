@@ -237,6 +237,9 @@ class CaseStatusChange(models.Model):
 class SnapshotImport(models.Model):
     """One successful import of the bank's overdue-loan snapshot, and what it changed."""
 
+    # Set by `snapshot_import` when the portfolio already reflected the file and nothing was written.
+    already_imported: bool = False
+
     snapshot_date = models.DateField(_("snapshot date"), db_index=True)
     file_name = models.CharField(_("file"), max_length=255)
     file_sha256 = models.CharField(max_length=64, db_index=True)

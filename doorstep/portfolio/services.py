@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
 from typing import Literal
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -13,10 +15,12 @@ from django.utils.translation import gettext as _
 
 from doorstep.core.audit import Actor, actor_fields, audit_record
 from doorstep.core.crypto import decrypt_text
-from doorstep.portfolio import selectors
-from doorstep.portfolio.models import CASE_TRANSITIONS, Case, CaseStatus, CaseStatusChange
+from doorstep.portfolio import intake, selectors
+from doorstep.portfolio.intake import RowError, SnapshotRejected
+from doorstep.portfolio.models import CASE_TRANSITIONS, Case, CaseStatus, CaseStatusChange, SnapshotImport
 
 PersonalField = Literal["national_id", "phone"]
+__all__ = ["RowError", "SnapshotRejected", "borrower_reveal", "case_transition", "snapshot_import"]
 
 
 def case_transition(
@@ -74,3 +78,100 @@ def borrower_reveal(*, actor: AbstractBaseUser, case_id: int, field: PersonalFie
         data={"case": case.pk},
     )
     return value
+
+
+def snapshot_import(
+    *,
+    actor: Actor,
+    path: Path,
+    snapshot_date: dt.date | None = None,
+    encoding: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> SnapshotImport:
+    """Load the bank's daily full overdue-loan snapshot (docs/formats.md) in one all-or-nothing transaction.
+
+    Every row is verified first: any problem raises `SnapshotRejected` listing them all, and nothing is
+    written; so does a snapshot older than the latest one imported. Then borrowers, loans, cases (opened,
+    refreshed, cured), status changes and bucket moves are brought to what the file says, writing only
+    what differs. When the portfolio already reflects the file (the same file again, or a file with the
+    same content) nothing at all is written: the earlier import is returned with `already_imported` set,
+    or an unsaved record with zero counts if there is none. `actor=None` is recorded as "system:import".
+    """
+    started_at = timezone.now()
+    snapshot = intake.load_snapshot(path, snapshot_date=snapshot_date, encoding=encoding, progress=progress)
+    importer: Actor = actor if actor is not None else "system:import"
+    who = actor_fields(importer)
+    with transaction.atomic():
+        intake.lock_imports()
+        latest = SnapshotImport.objects.order_by("-snapshot_date", "-id").first()
+        if latest is not None and snapshot.snapshot_date < latest.snapshot_date:
+            raise SnapshotRejected(
+                [
+                    RowError(
+                        2,
+                        "snapshot_date",
+                        snapshot.snapshot_date.isoformat(),
+                        _("older than the latest imported snapshot (%(date)s)")
+                        % {"date": latest.snapshot_date.isoformat()},
+                    )
+                ]
+            )
+        same_day = latest if latest is not None and latest.snapshot_date == snapshot.snapshot_date else None
+        if same_day is not None and same_day.file_sha256 == snapshot.file_sha256:
+            same_day.already_imported = True
+            return same_day
+        counts = intake.write_changes(
+            snapshot,
+            actor_id=who["actor"].pk if who["actor"] is not None else None,
+            actor_label=who["actor_label"],
+            now=started_at,
+            progress=progress,
+        )
+        if not counts.changed_anything:
+            unchanged = same_day or SnapshotImport(
+                snapshot_date=snapshot.snapshot_date,
+                file_name=snapshot.file_name[:255],
+                file_sha256=snapshot.file_sha256,
+                rows=snapshot.rows,
+                warnings=snapshot.warnings,
+                started_at=started_at,
+                finished_at=timezone.now(),
+                imported_by=who["actor"],
+                imported_by_label=who["actor_label"],
+            )
+            unchanged.already_imported = True
+            return unchanged
+        record = SnapshotImport.objects.create(
+            snapshot_date=snapshot.snapshot_date,
+            file_name=snapshot.file_name[:255],
+            file_sha256=snapshot.file_sha256,
+            rows=snapshot.rows,
+            borrowers_created=counts.borrowers_created,
+            borrowers_updated=counts.borrowers_updated,
+            loans_created=counts.loans_created,
+            loans_updated=counts.loans_updated,
+            loans_cleared=counts.loans_cleared,
+            cases_opened=counts.cases_opened,
+            cases_cured=counts.cases_cured,
+            cases_updated=counts.cases_updated,
+            warnings=snapshot.warnings,
+            started_at=started_at,
+            finished_at=timezone.now(),
+            imported_by=who["actor"],
+            imported_by_label=who["actor_label"],
+        )
+        audit_record(
+            actor=importer,
+            action="portfolio.snapshot.imported",
+            target=record,
+            data={
+                **counts.as_dict(),
+                "snapshot_date": snapshot.snapshot_date.isoformat(),
+                "rows": snapshot.rows,
+                "file": record.file_name,
+                "file_sha256": snapshot.file_sha256,
+            },
+        )
+    if progress:
+        progress("done", snapshot.rows, snapshot.rows)
+    return record

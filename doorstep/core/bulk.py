@@ -1,0 +1,216 @@
+"""Bulk reads and writes for batch imports: Polars frames in and out of the database, no per-row ORM.
+
+PostgreSQL moves data with `COPY` (CSV text written by Polars, never formatted row by row in Python);
+SQLite uses `executemany`. Updates go through a temporary staging table and one `UPDATE ... FROM`
+(SQLite 3.33 or later). Callers pass frames whose column names are the table's column names, with
+money already as decimal text or integer fen, so that what reaches the database is exact.
+"""
+# SQL here is assembled from model metadata (table and column names) and values this module computes
+# (integers, ISO dates, status constants); no text from a file or a user reaches it.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Mapping
+
+import polars as pl
+from django.db import connections
+
+COPY_CHUNK_ROWS = 200_000
+SQLITE_CHUNK_ROWS = 50_000
+
+
+def _vendor(using: str) -> str:
+    return connections[using].vendor
+
+
+def _quote(using: str, name: str) -> str:
+    return connections[using].ops.quote_name(name)
+
+
+def _raw_cursor(using: str):  # type: ignore[no-untyped-def]
+    """The driver's own cursor: Django's wrapper would reformat every row's parameters."""
+    connection = connections[using]
+    connection.ensure_connection()
+    return connection.connection.cursor()
+
+
+def _for_postgresql(frame: pl.DataFrame) -> pl.DataFrame:
+    """Datetimes as ISO text with an explicit UTC offset; everything else Polars writes as PostgreSQL reads."""
+    conversions = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            column = pl.col(name)
+            if dtype.time_zone is None:
+                column = column.dt.replace_time_zone("UTC")
+            conversions.append(
+                column.dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%d %H:%M:%S%.6f+00:00").alias(name)
+            )
+    return frame.with_columns(conversions) if conversions else frame
+
+
+def _for_sqlite(frame: pl.DataFrame) -> pl.DataFrame:
+    """Values the sqlite3 module stores as Django does: dates as text, datetimes as naive UTC text, 0/1."""
+    conversions = []
+    for name, dtype in frame.schema.items():
+        column = pl.col(name)
+        if isinstance(dtype, pl.Datetime):
+            if dtype.time_zone is not None:
+                column = column.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
+            conversions.append(column.dt.strftime("%Y-%m-%d %H:%M:%S%.6f").alias(name))
+        elif dtype == pl.Date:
+            conversions.append(column.dt.strftime("%Y-%m-%d").alias(name))
+        elif dtype == pl.Boolean:
+            conversions.append(column.cast(pl.Int8).alias(name))
+        elif isinstance(dtype, pl.Decimal):
+            conversions.append(column.cast(pl.String).alias(name))
+    return frame.with_columns(conversions) if conversions else frame
+
+
+def _csv_chunks(frame: pl.DataFrame) -> Iterator[bytes]:
+    for offset in range(0, frame.height, COPY_CHUNK_ROWS):
+        buffer = io.BytesIO()
+        # Nulls are unquoted empty fields and empty strings are quoted "": COPY's CSV format tells them apart.
+        frame.slice(offset, COPY_CHUNK_ROWS).write_csv(
+            buffer, include_header=False, null_value="", quote_style="necessary"
+        )
+        yield buffer.getvalue()
+
+
+def _copy_in(using: str, table: str, frame: pl.DataFrame) -> None:
+    columns = ", ".join(_quote(using, name) for name in frame.columns)
+    cursor = _raw_cursor(using)
+    with cursor.copy(f"COPY {_quote(using, table)} ({columns}) FROM STDIN (FORMAT csv)") as copy:
+        for chunk in _csv_chunks(_for_postgresql(frame)):
+            copy.write(chunk)
+
+
+def _sqlite_insert(using: str, table: str, frame: pl.DataFrame) -> None:
+    columns = ", ".join(_quote(using, name) for name in frame.columns)
+    placeholders = ", ".join("?" for _ in frame.columns)
+    statement = f"INSERT INTO {_quote(using, table)} ({columns}) VALUES ({placeholders})"
+    cursor = _raw_cursor(using)
+    prepared = _for_sqlite(frame)
+    for offset in range(0, prepared.height, SQLITE_CHUNK_ROWS):
+        cursor.executemany(statement, prepared.slice(offset, SQLITE_CHUNK_ROWS).iter_rows())
+
+
+def bulk_insert(*, table: str, frame: pl.DataFrame, using: str = "default") -> int:
+    """Insert every row of `frame` into `table` (columns named as in the table). Returns the row count."""
+    if frame.height == 0:
+        return 0
+    if _vendor(using) == "postgresql":
+        _copy_in(using, table, frame)
+    else:
+        _sqlite_insert(using, table, frame)
+    return frame.height
+
+
+def _staging_table(using: str, table: str, frame: pl.DataFrame) -> str:
+    """A temporary copy of `frame`, with the column types of `table`."""
+    staging = f"staging_{table}"
+    quoted_columns = ", ".join(_quote(using, name) for name in frame.columns)
+    cursor = _raw_cursor(using)
+    cursor.execute(f"DROP TABLE IF EXISTS {_quote(using, staging)}")
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE {_quote(using, staging)} AS "
+        f"SELECT {quoted_columns} FROM {_quote(using, table)} WHERE 1 = 0"
+    )
+    bulk_insert(table=staging, frame=frame, using=using)
+    return staging
+
+
+def bulk_update(*, table: str, key: str, frame: pl.DataFrame, using: str = "default") -> int:
+    """Set the other columns of `frame` on the rows of `table` whose `key` matches. Returns the row count."""
+    if frame.height == 0:
+        return 0
+    if key not in frame.columns or frame.width < 2:
+        raise ValueError("bulk_update needs the key column and at least one column to set")
+    staging = _staging_table(using, table, frame)
+    target, source = _quote(using, table), _quote(using, staging)
+    assignments = ", ".join(
+        f"{_quote(using, name)} = {source}.{_quote(using, name)}" for name in frame.columns if name != key
+    )
+    cursor = _raw_cursor(using)
+    cursor.execute(
+        f"UPDATE {target} SET {assignments} FROM {source} "
+        f"WHERE {target}.{_quote(using, key)} = {source}.{_quote(using, key)}"
+    )
+    cursor.execute(f"DROP TABLE {source}")
+    return frame.height
+
+
+def bulk_delete(*, table: str, key: str, values: pl.Series, using: str = "default") -> int:
+    """Delete the rows of `table` whose `key` is one of `values`. Returns the number of values given."""
+    if values.len() == 0:
+        return 0
+    staging = _staging_table(using, table, values.alias(key).to_frame())
+    target, source = _quote(using, table), _quote(using, staging)
+    cursor = _raw_cursor(using)
+    cursor.execute(
+        f"DELETE FROM {target} WHERE {_quote(using, key)} IN (SELECT {_quote(using, key)} FROM {source})"
+    )
+    cursor.execute(f"DROP TABLE {source}")
+    return values.len()
+
+
+def read_frame(
+    query: str, schema: Mapping[str, pl.DataType | type[pl.DataType]], *, using: str = "default"
+) -> pl.DataFrame:
+    """The result of `query` (no parameters; its columns in `schema` order) as a typed Polars frame.
+
+    Strings are read as non-null text (select `COALESCE(x, '')` for nullable text); booleans should be
+    selected as 0/1 integers so both databases agree.
+    """
+    names = list(schema)
+    text_schema = {
+        name: (pl.String if dtype in (pl.Date, pl.Datetime) else dtype) for name, dtype in schema.items()
+    }
+    if _vendor(using) == "postgresql":
+        buffer = io.BytesIO()
+        cursor = _raw_cursor(using)
+        with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
+            for data in copy:
+                buffer.write(data)
+        if buffer.tell() == 0:
+            frame = pl.DataFrame(schema=text_schema)
+        else:
+            buffer.seek(0)
+            frame = pl.read_csv(
+                buffer, has_header=False, new_columns=names, schema=text_schema, empty_string_is_null=False
+            )
+            # Unquoted empty fields are NULL in COPY's CSV; Polars reads them as "" in text columns.
+    else:
+        # Django's SQLite connection converts declared date columns to `datetime.date` already.
+        cursor = _raw_cursor(using)
+        cursor.execute(query)
+        rows = cursor.fetchall()
+        columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+        return pl.DataFrame(
+            [_sqlite_series(name, values, schema[name]) for name, values in zip(names, columns, strict=True)]
+        )
+    dates = [
+        pl.when(pl.col(name) != "").then(pl.col(name).str.slice(0, 10).str.to_date("%Y-%m-%d")).alias(name)
+        for name, dtype in schema.items()
+        if dtype == pl.Date
+    ]
+    return frame.with_columns(dates) if dates else frame
+
+
+def _sqlite_series(
+    name: str, values: tuple[object, ...], dtype: pl.DataType | type[pl.DataType]
+) -> pl.Series:
+    if dtype != pl.Date:
+        return pl.Series(name, values, dtype=dtype)
+    loose = pl.Series(name, values)
+    if loose.dtype == pl.String:
+        return loose.str.slice(0, 10).str.to_date("%Y-%m-%d")
+    if isinstance(loose.dtype, pl.Datetime):
+        return loose.dt.date()
+    return loose.cast(pl.Date)
+
+
+def execute(sql: str, *, using: str = "default") -> None:
+    """Run one statement that has no parameters (a lock, an index hint) on the import's connection."""
+    _raw_cursor(using).execute(sql)

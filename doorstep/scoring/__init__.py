@@ -1,0 +1,1 @@
+"""Scoring: propensity-to-pay models, reason codes and their monitoring."""

@@ -1,0 +1,182 @@
+"""The columnar strategy step: from the portfolio's attribute frame to one treatment row per case.
+
+Plain Polars over frames; the database reads and writes are in `attributes` and `services`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from doorstep.strategy import rules as r
+
+WHY_LENGTH = 300
+
+
+def _rule_table(definition: r.Definition) -> pl.DataFrame:
+    rows = []
+    for arm in definition.arms():
+        for position, rule in enumerate(definition.rules_for(arm)):
+            why = f"{rule.name}: {r.format_condition(rule.condition)}"
+            if arm == r.HOLDOUT:
+                why = f"[hold-out, no visits] {why}"
+            elif arm != r.CHAMPION:
+                why = f"[challenger {arm}] {why}"
+            rows.append(
+                {
+                    "arm": arm,
+                    "position": position,
+                    "rule_key": rule.key,
+                    "rule_name": rule.name,
+                    "path": rule.path_label()[:200],
+                    "why": why[:WHY_LENGTH],
+                }
+            )
+    schema = {
+        "arm": pl.String,
+        "position": pl.Int32,
+        "rule_key": pl.String,
+        "rule_name": pl.String,
+        "path": pl.String,
+        "why": pl.String,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _step_table(definition: r.Definition) -> pl.DataFrame:
+    rows = [
+        {
+            "arm": arm,
+            "position": position,
+            "next_index": index,
+            "next_channel": step.channel,
+            "next_script": step.script,
+            "next_priority": step.priority,
+        }
+        for arm in definition.arms()
+        for position, rule in enumerate(definition.rules_for(arm))
+        for index, step in enumerate(rule.steps)
+    ]
+    schema = {
+        "arm": pl.String,
+        "position": pl.Int32,
+        "next_index": pl.Int32,
+        "next_channel": pl.String,
+        "next_script": pl.String,
+        "next_priority": pl.Int16,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+PREVIOUS_SCHEMA = {
+    "case_id": pl.Int64,
+    "previous_arm": pl.String,
+    "previous_rule_key": pl.String,
+    "previous_path": pl.String,
+    "previous_started_on": pl.Date,
+}
+
+TREATMENT_COLUMNS = [
+    "case_id",
+    "business_date",
+    "version_id",
+    "arm",
+    "rule_key",
+    "rule_name",
+    "path",
+    "started_on",
+    "next_channel",
+    "next_script",
+    "next_priority",
+    "next_due_on",
+    "why",
+]
+
+
+def treatments(
+    *,
+    definition: r.Definition,
+    version_id: int,
+    cases: pl.DataFrame,
+    previous: pl.DataFrame,
+    business_date: dt.date,
+) -> pl.DataFrame:
+    """One row per case, with the columns of the CaseTreatment table.
+
+    A case stays in its treatment (and its path's clock keeps running) while it keeps the same arm,
+    rule and path as on the previous run; otherwise it starts the path today.
+    """
+    decided = r.decide_frame(definition, cases).select("case_id", "arm", "position", "overdue_amount")
+    decided = decided.join(_rule_table(definition), on=["arm", "position"], how="left")
+    decided = decided.join(previous, on="case_id", how="left")
+    same_treatment = (
+        pl.col("position").is_not_null()
+        & (pl.col("previous_arm") == pl.col("arm"))
+        & (pl.col("previous_rule_key") == pl.col("rule_key"))
+        & (pl.col("previous_path") == pl.col("path"))
+    ).fill_null(False)
+    today = pl.lit(business_date, dtype=pl.Date)
+    decided = decided.with_columns(
+        pl.when(same_treatment).then(pl.col("previous_started_on")).otherwise(today).alias("started_on")
+    ).with_columns((today - pl.col("started_on")).dt.total_days().cast(pl.Int32).alias("days_in_treatment"))
+    scheduled = r.schedule_frame(definition, decided, "days_in_treatment")
+    scheduled = scheduled.join(_step_table(definition), on=["arm", "position", "next_index"], how="left")
+    return scheduled.with_columns(
+        pl.lit(business_date, dtype=pl.Date).alias("business_date"),
+        pl.lit(version_id, dtype=pl.Int64).alias("version_id"),
+        pl.col("rule_key").fill_null(""),
+        pl.col("rule_name").fill_null(""),
+        pl.col("path").fill_null(""),
+        pl.col("next_channel").fill_null(""),
+        pl.col("next_script").fill_null(""),
+        (pl.col("started_on") + pl.duration(days=pl.col("next_day"))).alias("next_due_on"),
+        pl.col("why").fill_null("no rule matched"),
+    ).select(TREATMENT_COLUMNS)
+
+
+@dataclass(frozen=True)
+class RuleCount:
+    arm: str
+    position: int | None
+    rule_key: str
+    rule_name: str
+    cases: int
+    overdue_fen: int
+
+
+def rule_counts(definition: r.Definition, cases: pl.DataFrame) -> list[RuleCount]:
+    """How many cases and how much overdue money each rule of each arm takes (no rule: position None)."""
+    decided = r.decide_frame(definition, cases)
+    grouped = (
+        decided.group_by("arm", "position")
+        .agg(pl.len().alias("cases"), pl.col("overdue_amount").sum().alias("overdue_fen"))
+        .join(_rule_table(definition), on=["arm", "position"], how="left")
+    )
+    counts = {(row["arm"], row["position"]): row for row in grouped.iter_rows(named=True)}
+    result = []
+    for arm in definition.arms():
+        for position, rule in enumerate(definition.rules_for(arm)):
+            row: dict[str, Any] = counts.get((arm, position), {})
+            result.append(
+                RuleCount(
+                    arm, position, rule.key, rule.name, row.get("cases", 0), row.get("overdue_fen") or 0
+                )
+            )
+        row = counts.get((arm, None), {})
+        if row:
+            result.append(RuleCount(arm, None, "", "", row["cases"], row.get("overdue_fen") or 0))
+    return result
+
+
+def changed_decisions(definition: r.Definition, cases: pl.DataFrame, actual: pl.DataFrame) -> int:
+    """How many cases a draft would put under a different rule (or arm) than they actually got."""
+    decided = r.decide_frame(definition, cases).join(
+        _rule_table(definition), on=["arm", "position"], how="left"
+    )
+    decided = decided.select("case_id", pl.col("arm"), pl.col("rule_key").fill_null(""))
+    compared = decided.join(actual, on="case_id", how="full", suffix="_actual", coalesce=True)
+    different = (pl.col("rule_key") != pl.col("rule_key_actual")) | (pl.col("arm") != pl.col("arm_actual"))
+    return int(compared.filter(different.fill_null(True)).height)

@@ -1,0 +1,120 @@
+"""Bulk writes and reads keep every value exact: text with commas, quotes and line breaks, nulls, money, dates."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import polars as pl
+import pytest
+from django.utils import timezone
+
+from doorstep.core import bulk
+from doorstep.portfolio.models import Borrower
+
+pytestmark = pytest.mark.django_db
+TABLE = Borrower._meta.db_table
+NOW = dt.datetime(2026, 11, 27, 8, 30, 15, 123456, tzinfo=dt.UTC)
+
+
+def borrowers(*rows: dict[str, object]) -> pl.DataFrame:
+    base = {
+        "customer_id": "C1",
+        "name": "张伟",
+        "national_id_encrypted": "token",
+        "national_id_hash": "h1",
+        "national_id_masked": "510104********0015",
+        "phone_encrypted": "token",
+        "phone_hash": "p1",
+        "phone_masked": "138****0001",
+        "address": "红星路三段1号",
+        "latitude": "30.657000",
+        "longitude": "104.081000",
+        "time_zone": "",
+        "employer": "",
+        "is_vulnerable": False,
+        "is_deceased": False,
+        "has_dispute": False,
+        "do_not_visit": False,
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    return pl.DataFrame(
+        [{**base, **row} for row in rows], schema_overrides={"created_at": pl.Datetime("us", "UTC")}
+    )
+
+
+def test_inserted_rows_read_back_exactly_through_the_orm() -> None:
+    awkward = '红星路 "三段", 1号\n2单元'
+    frame = borrowers(
+        {"customer_id": "C1", "address": awkward},
+        {"customer_id": "C2", "latitude": None, "longitude": None, "employer": ""},
+    )
+    assert bulk.bulk_insert(table=TABLE, frame=frame) == 2
+    first, second = Borrower.objects.order_by("customer_id")
+    assert first.address == awkward
+    assert first.latitude == Decimal("30.657000")
+    assert first.created_at == NOW
+    assert first.is_deceased is False
+    assert second.latitude is None and second.employer == ""
+
+
+def test_an_update_sets_only_the_given_columns_of_the_matching_rows() -> None:
+    bulk.bulk_insert(table=TABLE, frame=borrowers({"customer_id": "C1"}, {"customer_id": "C2"}))
+    c1 = Borrower.objects.get(customer_id="C1")
+    later = timezone.now()
+    changed = pl.DataFrame(
+        {"id": [c1.pk], "name": ["李娜"], "latitude": [None], "is_deceased": [True], "updated_at": [later]},
+        schema_overrides={"latitude": pl.String},
+    )
+    assert bulk.bulk_update(table=TABLE, key="id", frame=changed) == 1
+    c1.refresh_from_db()
+    assert (c1.name, c1.latitude, c1.is_deceased, c1.address) == ("李娜", None, True, "红星路三段1号")
+    assert c1.updated_at == later
+    assert Borrower.objects.get(customer_id="C2").name == "张伟"
+
+
+def test_delete_removes_exactly_the_rows_named() -> None:
+    bulk.bulk_insert(
+        table=TABLE, frame=borrowers({"customer_id": "C1"}, {"customer_id": "C2"}, {"customer_id": "C3"})
+    )
+    doomed = pl.Series(
+        list(Borrower.objects.filter(customer_id__in=["C1", "C3"]).values_list("pk", flat=True))
+    )
+    bulk.bulk_delete(table=TABLE, key="id", values=doomed)
+    assert list(Borrower.objects.values_list("customer_id", flat=True)) == ["C2"]
+
+
+def test_empty_frames_write_nothing() -> None:
+    empty = borrowers({"customer_id": "C1"}).head(0)
+    assert bulk.bulk_insert(table=TABLE, frame=empty) == 0
+    assert bulk.bulk_update(table=TABLE, key="customer_id", frame=empty.select("customer_id", "name")) == 0
+    assert Borrower.objects.count() == 0
+
+
+def test_an_update_without_columns_to_set_is_refused() -> None:
+    with pytest.raises(ValueError, match="key column"):
+        bulk.bulk_update(table=TABLE, key="id", frame=pl.DataFrame({"id": [1]}))
+
+
+def test_read_frame_gives_typed_columns_with_exact_money_and_nulls() -> None:
+    bulk.bulk_insert(
+        table=TABLE,
+        frame=borrowers(
+            {"customer_id": "C1", "name": ""}, {"customer_id": "C2", "latitude": None, "longitude": None}
+        ),
+    )
+    frame = bulk.read_frame(
+        f"SELECT customer_id, name, CAST(ROUND(latitude * 1000000) AS BIGINT), created_at FROM {TABLE} "  # noqa: S608
+        "ORDER BY customer_id",
+        {"customer_id": pl.String, "name": pl.String, "latitude": pl.Int64, "created_on": pl.Date},
+    )
+    assert frame.schema == pl.Schema(
+        {"customer_id": pl.String, "name": pl.String, "latitude": pl.Int64, "created_on": pl.Date}
+    )
+    assert frame.rows() == [("C1", "", 30_657_000, NOW.date()), ("C2", "张伟", None, NOW.date())]
+
+
+def test_read_frame_of_no_rows_is_an_empty_typed_frame() -> None:
+    frame = bulk.read_frame(f"SELECT id FROM {TABLE}", {"id": pl.Int64})  # noqa: S608
+    assert frame.height == 0 and frame.schema == pl.Schema({"id": pl.Int64})
