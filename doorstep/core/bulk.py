@@ -12,7 +12,7 @@ money already as decimal text or integer fen, so that what reaches the database 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 import polars as pl
 from django.db import connections
@@ -78,33 +78,62 @@ def _csv_chunks(frame: pl.DataFrame) -> Iterator[bytes]:
         yield buffer.getvalue()
 
 
-def _copy_in(using: str, table: str, frame: pl.DataFrame) -> None:
-    columns = ", ".join(_quote(using, name) for name in frame.columns)
+def _copy_in(using: str, table: str, frames: Iterable[pl.DataFrame]) -> int:
+    from psycopg.copy import QueuedLibpqWriter
+
     cursor = _raw_cursor(using)
-    with cursor.copy(f"COPY {_quote(using, table)} ({columns}) FROM STDIN (FORMAT csv)") as copy:
-        for chunk in _csv_chunks(_for_postgresql(frame)):
-            copy.write(chunk)
+    copied = 0
+    copy_context = None
+    copy = None
+    try:
+        for frame in frames:
+            if frame.height == 0:
+                continue
+            if copy is None:
+                columns = ", ".join(_quote(using, name) for name in frame.columns)
+                # A queued writer sends on its own thread, so Polars (or the caller's generator, e.g.
+                # encrypting the next chunk) works while the server parses and indexes this one.
+                copy_context = cursor.copy(
+                    f"COPY {_quote(using, table)} ({columns}) FROM STDIN (FORMAT csv)",
+                    writer=QueuedLibpqWriter(cursor),
+                )
+                copy = copy_context.__enter__()
+            for chunk in _csv_chunks(_for_postgresql(frame)):
+                copy.write(chunk)
+            copied += frame.height
+    except BaseException as error:
+        if copy_context is not None:
+            copy_context.__exit__(type(error), error, error.__traceback__)
+        raise
+    if copy_context is not None:
+        copy_context.__exit__(None, None, None)
+    return copied
 
 
-def _sqlite_insert(using: str, table: str, frame: pl.DataFrame) -> None:
-    columns = ", ".join(_quote(using, name) for name in frame.columns)
-    placeholders = ", ".join("?" for _ in frame.columns)
-    statement = f"INSERT INTO {_quote(using, table)} ({columns}) VALUES ({placeholders})"
+def _sqlite_insert(using: str, table: str, frames: Iterable[pl.DataFrame]) -> int:
     cursor = _raw_cursor(using)
-    prepared = _for_sqlite(frame)
-    for offset in range(0, prepared.height, SQLITE_CHUNK_ROWS):
-        cursor.executemany(statement, prepared.slice(offset, SQLITE_CHUNK_ROWS).iter_rows())
+    inserted = 0
+    for frame in frames:
+        columns = ", ".join(_quote(using, name) for name in frame.columns)
+        placeholders = ", ".join("?" for _ in frame.columns)
+        statement = f"INSERT INTO {_quote(using, table)} ({columns}) VALUES ({placeholders})"
+        prepared = _for_sqlite(frame)
+        for offset in range(0, prepared.height, SQLITE_CHUNK_ROWS):
+            cursor.executemany(statement, prepared.slice(offset, SQLITE_CHUNK_ROWS).iter_rows())
+        inserted += frame.height
+    return inserted
 
 
-def bulk_insert(*, table: str, frame: pl.DataFrame, using: str = "default") -> int:
-    """Insert every row of `frame` into `table` (columns named as in the table). Returns the row count."""
-    if frame.height == 0:
-        return 0
+def bulk_insert(*, table: str, frame: pl.DataFrame | Iterable[pl.DataFrame], using: str = "default") -> int:
+    """Insert every row of `frame` into `table` (columns named as in the table). Returns the row count.
+
+    `frame` may also be an iterable of frames with the same columns, produced lazily: on PostgreSQL the
+    next one is prepared while the server is still taking the previous one.
+    """
+    frames = [frame] if isinstance(frame, pl.DataFrame) else frame
     if _vendor(using) == "postgresql":
-        _copy_in(using, table, frame)
-    else:
-        _sqlite_insert(using, table, frame)
-    return frame.height
+        return _copy_in(using, table, frames)
+    return _sqlite_insert(using, table, frames)
 
 
 def _staging_table(using: str, table: str, frame: pl.DataFrame) -> str:
@@ -118,6 +147,9 @@ def _staging_table(using: str, table: str, frame: pl.DataFrame) -> str:
         f"SELECT {quoted_columns} FROM {_quote(using, table)} WHERE 1 = 0"
     )
     bulk_insert(table=staging, frame=frame, using=using)
+    if _vendor(using) == "postgresql":
+        # Fresh temporary tables have no statistics; without them the planner may pick a nested loop.
+        cursor.execute(f"ANALYZE {_quote(using, staging)}")
     return staging
 
 
@@ -155,6 +187,43 @@ def bulk_delete(*, table: str, key: str, values: pl.Series, using: str = "defaul
     return values.len()
 
 
+def _copy_out(using: str, statement: str) -> io.BytesIO:
+    """The whole output of a `COPY ... TO STDOUT`, through libpq directly.
+
+    The server sends one message per row, and psycopg's generic copy reader costs microseconds per
+    message; a blocking libpq loop costs a fraction of that, which matters at a million rows.
+    """
+    from psycopg import DatabaseError, pq
+
+    cursor = _raw_cursor(using)
+    connection = cursor.connection
+    buffer = io.BytesIO()
+    with connection.lock:
+        pgconn = connection.pgconn
+        pgconn.send_query(statement.encode())
+        while pgconn.flush():  # a non-blocking connection may not have sent the whole statement yet
+            pass
+        result = pgconn.get_result()
+        problem = None
+        if result is None or result.status != pq.ExecStatus.COPY_OUT:
+            problem = result.get_error_message() if result is not None else "no result"
+        else:
+            while True:
+                size, data = pgconn.get_copy_data(0)
+                if size <= 0:
+                    break
+                buffer.write(data)
+            if size == -2:
+                problem = pgconn.get_error_message()
+        # Drain the final result(s) so the connection is ready for the next statement.
+        while (result := pgconn.get_result()) is not None:
+            if result.status == pq.ExecStatus.FATAL_ERROR and problem is None:
+                problem = result.get_error_message()
+    if problem is not None:
+        raise DatabaseError(problem)
+    return buffer
+
+
 def read_frame(
     query: str, schema: Mapping[str, pl.DataType | type[pl.DataType]], *, using: str = "default"
 ) -> pl.DataFrame:
@@ -168,11 +237,7 @@ def read_frame(
         name: (pl.String if dtype in (pl.Date, pl.Datetime) else dtype) for name, dtype in schema.items()
     }
     if _vendor(using) == "postgresql":
-        buffer = io.BytesIO()
-        cursor = _raw_cursor(using)
-        with cursor.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)") as copy:
-            for data in copy:
-                buffer.write(data)
+        buffer = _copy_out(using, f"COPY ({query}) TO STDOUT (FORMAT csv)")
         if buffer.tell() == 0:
             frame = pl.DataFrame(schema=text_schema)
         else:

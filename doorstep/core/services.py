@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import string
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,7 +15,9 @@ from django.utils.translation import gettext as _
 from doorstep.core.audit import Actor, audit_record
 from doorstep.core.models import ApiToken
 
-TOKEN_BYTES = 32
+# 43 letters and digits carry 256 bits; no "-" or "_", so a prefix never looks like a command-line option.
+TOKEN_ALPHABET = string.ascii_letters + string.digits
+TOKEN_LENGTH = 43
 PREFIX_LENGTH = 8
 NAME_MAX_LENGTH = 100
 
@@ -43,7 +46,7 @@ def api_token_create(*, actor: Actor, user: AbstractBaseUser, name: str) -> tupl
         )
     if not user.is_active:
         raise ValidationError(_("Tokens can only be issued to active users."))
-    raw_token = secrets.token_urlsafe(TOKEN_BYTES)
+    raw_token = "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
     with transaction.atomic():
         token = ApiToken.objects.create(
             user=user, name=name, prefix=raw_token[:PREFIX_LENGTH], key_hash=api_token_hash(raw_token)

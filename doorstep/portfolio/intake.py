@@ -16,7 +16,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,7 @@ MASKED_COLUMNS: dict[str, Callable[[str], str]] = {"national_id": mask_national_
 # How many errors a rejection keeps in full; the total is always counted.
 MAX_KEPT_ERRORS = 1000
 LINE = "_line"
+ENCRYPT_CHUNK_ROWS = 50_000
 UTF8_BOM = codecs.BOM_UTF8
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -194,8 +195,15 @@ def _record_structure(data: bytes, width: int) -> tuple[np.ndarray, np.ndarray]:
     number of fields differs from the header's, naming the line (a cut-short last line among them).
     """
     view = np.frombuffer(data, dtype=np.uint8)
-    quotes = np.flatnonzero(view == ord('"'))
     newlines = np.flatnonzero(view == ord("\n"))
+    if b'"' not in data:
+        # The usual export: no quoting, so records are lines. If the commas add up to the header's width
+        # on every non-blank line (a longer line would already fail to parse), no line is short.
+        ends = newlines if data.endswith(b"\n") else np.append(newlines, len(data))
+        blank = _blank_records(view, np.concatenate(([0], newlines + 1))[: ends.size], ends)
+        if data.count(b",") == int((~blank).sum()) * (width - 1):
+            return np.arange(2, ends.size + 1, dtype=np.int64), blank[1:]
+    quotes = np.flatnonzero(view == ord('"'))
     if quotes.size % 2:
         opened_at = int(quotes[-1])
         raise SnapshotRejected(
@@ -208,21 +216,15 @@ def _record_structure(data: bytes, width: int) -> tuple[np.ndarray, np.ndarray]:
                 )
             ]
         )
-    if quotes.size:
-        newlines_outside = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
-    else:
-        newlines_outside = newlines
+    newlines_outside = newlines[np.searchsorted(quotes, newlines) % 2 == 0]
     ends = newlines_outside
     if not data.endswith(b"\n"):
         ends = np.append(ends, len(data))
     starts = np.concatenate(([0], newlines_outside + 1))[: ends.size]
     commas = np.flatnonzero(view == ord(","))
-    if quotes.size:
-        commas = commas[np.searchsorted(quotes, commas) % 2 == 0]
-    fields = np.bincount(np.searchsorted(ends, commas), minlength=ends.size)[: ends.size] + 1
-    lengths = ends - starts
-    last_byte = view[np.maximum(ends - 1, 0)] if ends.size else np.zeros(0, dtype=np.uint8)
-    blank = (lengths == 0) | ((lengths == 1) & (last_byte == ord("\r")))
+    commas = commas[np.searchsorted(quotes, commas) % 2 == 0]
+    fields = np.searchsorted(commas, ends) - np.searchsorted(commas, starts) + 1
+    blank = _blank_records(view, starts, ends)
     lines = np.searchsorted(newlines, starts) + 1
     fields, blank, lines = fields[1:], blank[1:], lines[1:]
     wrong = np.flatnonzero(~blank & (fields != width))
@@ -242,6 +244,12 @@ def _record_structure(data: bytes, width: int) -> tuple[np.ndarray, np.ndarray]:
         ]
         raise SnapshotRejected(errors, int(wrong.size))
     return lines.astype(np.int64), blank
+
+
+def _blank_records(view: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    lengths = ends - starts
+    last_byte = view[np.maximum(ends - 1, 0)] if ends.size else np.zeros(0, dtype=np.uint8)
+    return (lengths == 0) | ((lengths == 1) & (last_byte == ord("\r")))
 
 
 def _truncated_reason(fields: int, width: int) -> str:
@@ -274,7 +282,9 @@ def _read_csv(raw: bytes, encoding: str | None) -> pl.DataFrame:
                 [RowError(1, "", "", _("the file is not readable CSV: %(problem)s") % {"problem": problem})]
             ) from error
     if frame.height != line_numbers.size:
-        raise SnapshotRejected([RowError(1, "", "", _("the file's lines could not be matched to its records"))])
+        raise SnapshotRejected(
+            [RowError(1, "", "", _("the file's lines could not be matched to its records"))]
+        )
     return frame.with_columns(pl.Series(LINE, line_numbers)).filter(pl.Series(~blanks))
 
 
@@ -426,7 +436,9 @@ def _parsed(frame: pl.DataFrame) -> pl.DataFrame:
         .agg(pl.col("national_id").n_unique().alias("identities"))
         .filter(pl.col("identities") > 1)["customer_id"]
     )
-    return frame.with_columns(pl.col("customer_id").is_in(conflicts.implode()).alias(PARSED + "identity_conflict"))
+    return frame.with_columns(
+        pl.col("customer_id").is_in(conflicts.implode()).alias(PARSED + "identity_conflict")
+    )
 
 
 def _problems(expected_date: dt.date | None) -> dict[str, pl.Expr]:
@@ -456,7 +468,8 @@ def _problems(expected_date: dt.date | None) -> dict[str, pl.Expr]:
             (
                 pl.col(PARSED + "first_line").is_not_null(),
                 pl.format(
-                    _("the loan number appears more than once (first on line {})"), pl.col(PARSED + "first_line")
+                    _("the loan number appears more than once (first on line {})"),
+                    pl.col(PARSED + "first_line"),
                 ),
             ),
         ),
@@ -515,11 +528,17 @@ def _problems(expected_date: dt.date | None) -> dict[str, pl.Expr]:
             (pl.col(PARSED + name).is_null(), not_amount),
         )
     problems["principal"] = pl.coalesce(
-        problems["principal"], _first_problem((pl.col(PARSED + "principal") <= 0, _("must be greater than zero")))
+        problems["principal"],
+        _first_problem((pl.col(PARSED + "principal") <= 0, _("must be greater than zero"))),
     )
     problems["outstanding_principal"] = pl.coalesce(
         problems["outstanding_principal"],
-        _first_problem((pl.col(PARSED + "outstanding_principal") > pl.col(PARSED + "principal"), _("must not exceed the principal"))),
+        _first_problem(
+            (
+                pl.col(PARSED + "outstanding_principal") > pl.col(PARSED + "principal"),
+                _("must not exceed the principal"),
+            )
+        ),
     )
     problems["overdue_principal"] = pl.coalesce(
         problems["overdue_principal"],
@@ -892,22 +911,30 @@ class _Writer:
         table = _table(Borrower)
         before = _max_id(Borrower, self.using) if new.height else 0
         if new.height:
-            inserts = new.select(
-                "customer_id",
-                "name",
-                _encrypted(new["national_id"]).alias("national_id_encrypted"),
-                "national_id_hash",
-                _masked_national_id("national_id").alias("national_id_masked"),
-                _encrypted(new["phone"]).alias("phone_encrypted"),
-                "phone_hash",
-                _masked_phone("phone").alias("phone_masked"),
-                "address",
-                fen_text(pl.col("latitude"), 6).alias("latitude"),
-                fen_text(pl.col("longitude"), 6).alias("longitude"),
-                self.stamp.alias("created_at"),
-                self.stamp.alias("updated_at"),
-            )
-            bulk.bulk_insert(table=table, frame=with_model_defaults(Borrower, inserts), using=self.using)
+
+            def inserts() -> Iterator[pl.DataFrame]:
+                # Encrypted chunk by chunk, so that encryption overlaps the database taking earlier rows.
+                for chunk in new.iter_slices(ENCRYPT_CHUNK_ROWS):
+                    yield with_model_defaults(
+                        Borrower,
+                        chunk.select(
+                            "customer_id",
+                            "name",
+                            _encrypted(chunk["national_id"]).alias("national_id_encrypted"),
+                            "national_id_hash",
+                            _masked_national_id("national_id").alias("national_id_masked"),
+                            _encrypted(chunk["phone"]).alias("phone_encrypted"),
+                            "phone_hash",
+                            _masked_phone("phone").alias("phone_masked"),
+                            "address",
+                            fen_text(pl.col("latitude"), 6).alias("latitude"),
+                            fen_text(pl.col("longitude"), 6).alias("longitude"),
+                            self.stamp.alias("created_at"),
+                            self.stamp.alias("updated_at"),
+                        ),
+                    )
+
+            bulk.bulk_insert(table=table, frame=inserts(), using=self.using)
         bulk.bulk_update(
             table=table,
             key="id",

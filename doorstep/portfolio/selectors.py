@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -9,7 +10,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import BigIntegerField, Count, F, Prefetch, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import BigIntegerField, Count, DecimalField, F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Cast, Round
 from django.http import Http404
 
@@ -56,6 +58,8 @@ def case_get(*, user: User, case_id: int) -> Case:
 # --- Reads behind the staff pages. Each starts from `case_list`/`case_get`, so the scoping above holds. ---
 
 CASES_PER_PAGE = 50
+# Up to this many matching cases, a page is found by sorting the matches rather than by walking an index.
+INDEX_ORDER_ABOVE = 200_000
 
 # Sort keys offered on the case list, each with a unique tie-breaker so pages never overlap.
 CASE_SORTS: dict[str, tuple[str, ...]] = {
@@ -156,28 +160,41 @@ def case_search(*, user: User, filters: CaseFilters, sort: str = DEFAULT_CASE_SO
         cases = cases.filter(assignments__ended_at__isnull=True, assignments__collector_id=filters.collector_id)
     query = filters.query.strip()
     if query:
-        cases = cases.filter(
-            Q(borrower__name__icontains=query)
-            | Q(borrower__customer_id=query)
-            | Q(pk__in=Loan.objects.filter(loan_id=query, case__isnull=False).values("case_id"))
-        )
+        cases = cases.filter(_search_condition(query))
     return cases.order_by(*CASE_SORTS.get(sort, CASE_SORTS[DEFAULT_CASE_SORT]))
+
+
+IDENTIFIER = re.compile(r"^[A-Za-z0-9_.\-/]+$")
+
+
+def _search_condition(query: str) -> Q:
+    """Cases whose borrower's customer number or one of whose loan numbers is `query`, or whose
+    borrower's name contains it.
+
+    Numbers are looked up first, each through its unique index: a number found is the answer, and
+    the name scan (the one read of the whole borrower table) runs only for text that is not one.
+    """
+    if IDENTIFIER.match(query):
+        by_customer = list(Case.objects.filter(borrower__customer_id=query).values_list("pk", flat=True))
+        by_loan = list(
+            Loan.objects.filter(loan_id=query, case__isnull=False).values_list("case_id", flat=True)
+        )
+        if by_customer or by_loan:
+            return Q(pk__in={*by_customer, *by_loan})
+    return Q(borrower__in=Borrower.objects.filter(name__icontains=query).values("pk"))
 
 
 def case_summary(cases: QuerySet[Case]) -> CaseListSummary:
     """Count and overdue amount per bucket of `cases`, in one grouped query.
 
-    Amounts are summed as integer fen so the totals are exact on every database (SQLite would
-    otherwise add the decimals as binary floating point).
+    Amounts are summed in fen and exactly: PostgreSQL adds `numeric` exactly; SQLite would add the
+    decimals as binary floating point, so there each is first made a whole number of fen.
     """
-    rows = (
-        cases.order_by()
-        .values("bucket")
-        .annotate(
-            cases=Count("pk"),
-            overdue_fen=Sum(Cast(Round(F("overdue_total") * 100), BigIntegerField())),
-        )
-    )
+    if connection.vendor == "postgresql":
+        overdue_fen = Sum(F("overdue_total") * 100, output_field=DecimalField(max_digits=24, decimal_places=2))
+    else:
+        overdue_fen = Sum(Cast(Round(F("overdue_total") * 100), BigIntegerField()))
+    rows = cases.order_by().values("bucket").annotate(cases=Count("pk"), overdue_fen=overdue_fen)
     found = {row["bucket"]: row for row in rows}
     order = [code for code, _first, _last in settings.DOORSTEP_BUCKETS]
     order += sorted(code for code in found if code not in order)
@@ -205,6 +222,11 @@ def case_page(cases: QuerySet[Case], *, total: int, number: int, per_page: int =
     pages = max(1, -(-total // per_page))
     number = min(max(1, number), pages)
     offset = (number - 1) * per_page
+    if total <= INDEX_ORDER_ABOVE:
+        # A narrow set (a collector's cases, one bucket, one collector): walking an index in sort
+        # order would visit most of the table to find these rows, so sort just them instead. The
+        # "+ 0" keeps the planner from choosing the index walk; the order is the same.
+        cases = cases.order_by(*(_unindexed(field) for field in cases.query.order_by))
     current = Prefetch(
         "assignments",
         queryset=CaseAssignment.objects.filter(ended_at__isnull=True).select_related("team", "collector__user"),
@@ -219,6 +241,15 @@ def case_page(cases: QuerySet[Case], *, total: int, number: int, per_page: int =
         first_index=offset + 1 if rows else 0,
         last_index=offset + len(rows),
     )
+
+
+def _unindexed(field: str) -> Any:
+    descending = field.startswith("-")
+    name = field.lstrip("-")
+    if name in {"days_past_due", "overdue_total"}:
+        expression = F(name) + 0
+        return expression.desc() if descending else expression.asc()
+    return field
 
 
 def collector_choices(*, user: User) -> QuerySet[Collector]:

@@ -196,6 +196,8 @@ def validate(problem: Problem) -> None:
         for depot in (vehicle.start, vehicle.end):
             if not matrix.has(depot.location):
                 raise ProblemError(f"vehicle {vehicle.id!r}: place {depot.id!r} is not in the travel matrix")
+        if vehicle.shift.start < 0:
+            raise ProblemError(f"vehicle {vehicle.id!r}: the shift cannot start before the day starts")
         if vehicle.count < 1:
             raise ProblemError(f"vehicle {vehicle.id!r}: count must be at least 1")
         if vehicle.capacity is not None and vehicle.capacity < 0:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -91,6 +91,11 @@ class Plan:
     solver: str
     seed: int
     runtime_seconds: float
+
+    @property
+    def working_seconds(self) -> int:
+        """Time out of the branch or home, summed over the routes: travel, visits and waiting."""
+        return sum(route.arrive - route.depart for route in self.routes)
 
     @property
     def complete(self) -> bool:
@@ -406,7 +411,7 @@ def solve(
     )
 
 
-def warm_start_from(plan: Plan, *, without: Mapping[str, object] | set[str] = frozenset()) -> list[tuple[str, list[str]]]:
+def warm_start_from(plan: Plan, *, without: Collection[str] = frozenset()) -> list[tuple[str, list[str]]]:
     """A plan's routes as (vehicle id, stop ids) for ``solve(warm_start=...)``, minus the ``without`` stops."""
     return [
         (route.vehicle_id, [stop_id for stop_id in route.stop_ids if stop_id not in without])

@@ -10,7 +10,15 @@ from doorstep.strategy.models import CaseTreatment, DailyRun, DailyRunStep, Scri
 
 @admin.register(StrategyVersion)
 class StrategyVersionAdmin(ReadOnlyAdmin):
-    list_display = ("strategy", "number", "status", "created_by", "submitted_by", "approved_by", "approved_at")
+    list_display = (
+        "strategy",
+        "number",
+        "status",
+        "created_by",
+        "submitted_by",
+        "approved_by",
+        "approved_at",
+    )
     list_filter = ("status",)
 
 

@@ -13,18 +13,24 @@ import polars as pl
 
 from doorstep.strategy import rules as r
 
-WHY_LENGTH = 300
+NO_MATCH = "no rule matched"
+
+
+def why_text(rules: tuple[r.Rule, ...] | list[r.Rule], rule_key: str, arm: str) -> str:
+    """Why a case got its treatment: the arm it is in and the condition of the first rule that was true."""
+    rule = next((item for item in rules if item.key == rule_key), None) if rule_key else None
+    why = NO_MATCH if rule is None else f"{rule.name}: {r.format_condition(rule.condition)}"
+    if arm == r.HOLDOUT:
+        return f"[hold-out, no visits] {why}"
+    if arm != r.CHAMPION:
+        return f"[challenger {arm}] {why}"
+    return why
 
 
 def _rule_table(definition: r.Definition) -> pl.DataFrame:
     rows = []
     for arm in definition.arms():
         for position, rule in enumerate(definition.rules_for(arm)):
-            why = f"{rule.name}: {r.format_condition(rule.condition)}"
-            if arm == r.HOLDOUT:
-                why = f"[hold-out, no visits] {why}"
-            elif arm != r.CHAMPION:
-                why = f"[challenger {arm}] {why}"
             rows.append(
                 {
                     "arm": arm,
@@ -32,7 +38,6 @@ def _rule_table(definition: r.Definition) -> pl.DataFrame:
                     "rule_key": rule.key,
                     "rule_name": rule.name,
                     "path": rule.path_label()[:200],
-                    "why": why[:WHY_LENGTH],
                 }
             )
     schema = {
@@ -41,7 +46,6 @@ def _rule_table(definition: r.Definition) -> pl.DataFrame:
         "rule_key": pl.String,
         "rule_name": pl.String,
         "path": pl.String,
-        "why": pl.String,
     }
     return pl.DataFrame(rows, schema=schema)
 
@@ -92,7 +96,6 @@ TREATMENT_COLUMNS = [
     "next_script",
     "next_priority",
     "next_due_on",
-    "why",
 ]
 
 
@@ -133,7 +136,6 @@ def treatments(
         pl.col("next_channel").fill_null(""),
         pl.col("next_script").fill_null(""),
         (pl.col("started_on") + pl.duration(days=pl.col("next_day"))).alias("next_due_on"),
-        pl.col("why").fill_null("no rule matched"),
     ).select(TREATMENT_COLUMNS)
 
 

@@ -136,9 +136,12 @@ class Arm(models.TextChoices):
 class CaseTreatment(models.Model):
     """The strategy's decision for one case on one business day, and why. Written in bulk by the daily run."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="treatments")
+    # Both foreign keys are served by the composite indexes below; a million rows a day need no more.
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="treatments", db_index=False)
     business_date = models.DateField(_("business date"))
-    version = models.ForeignKey(StrategyVersion, on_delete=models.PROTECT, related_name="treatments")
+    version = models.ForeignKey(
+        StrategyVersion, on_delete=models.PROTECT, related_name="treatments", db_index=False
+    )
     arm = models.CharField(_("arm"), max_length=32, default="champion")
     rule_key = models.CharField(_("rule"), max_length=50, blank=True)
     rule_name = models.CharField(_("rule name"), max_length=100, blank=True)
@@ -148,7 +151,6 @@ class CaseTreatment(models.Model):
     next_script = models.CharField(_("script"), max_length=50, blank=True)
     next_priority = models.SmallIntegerField(_("priority"), null=True, blank=True)
     next_due_on = models.DateField(_("next step due"), null=True, blank=True)
-    why = models.CharField(_("why"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("case treatment")
@@ -163,6 +165,19 @@ class CaseTreatment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.business_date} case {self.case_id}: {self.rule_name or '-'}"
+
+    @property
+    def why(self) -> str:
+        """The matched rule's condition, read from the version that decided (versions never change once used)."""
+        from doorstep.strategy.engine import why_text
+        from doorstep.strategy.rules import RuleError, definition_from_json
+
+        try:
+            definition = definition_from_json(self.version.definition or {})
+            rules = definition.rules_for(self.arm)
+        except RuleError:
+            return ""
+        return why_text(rules, self.rule_key, self.arm)
 
 
 class RunStatus(models.TextChoices):
@@ -216,6 +231,12 @@ class DailyRunStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.run.business_date} {self.name} {self.status}"
+
+    @property
+    def label(self) -> str:
+        from doorstep.strategy.flows import DAILY_STEPS
+
+        return str(next((step.label for step in DAILY_STEPS if step.name == self.name), self.name))
 
     @property
     def seconds(self) -> float | None:

@@ -13,6 +13,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
 from django.utils.translation import get_language
 
 from doorstep.core.bulk import read_frame
@@ -93,7 +94,7 @@ def version_preview(*, user: User, version: StrategyVersion, business_date: dt.d
 
     definition = definition_of(version)
     if business_date is None:
-        today = dt.date.today()
+        today = timezone.localdate()
         return _preview(definition, attributes.case_frame(today), today, "live")
     cases = attributes.load_saved_frame(business_date)
     if cases is None:

@@ -350,6 +350,10 @@ def strategy_apply(*, actor: Actor, business_date: dt.date) -> dict[str, Any]:
     with transaction.atomic():
         # One DELETE statement: nothing refers to treatments, so the rows need not be loaded first.
         with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                # Not waiting for the WAL flush is safe here: a crash that loses this commit loses the step's
+                # "succeeded" mark with it (same transaction), so the next run simply decides the day again.
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
             cursor.execute(
                 f"DELETE FROM {CaseTreatment._meta.db_table} WHERE business_date = %s",  # noqa: S608 - a model's table
                 [business_date],

@@ -24,8 +24,19 @@ def _frames_in_a_temporary_directory(settings, tmp_path: Path) -> None:  # type:
     settings.DOORSTEP_STRATEGY_FRAMES_DIR = tmp_path / "strategy-frames"
 
 
+@pytest.fixture
+def scripts(live_cast: Cast) -> None:
+    """The default scripts; an earlier transactional test may have flushed what the migration seeded."""
+    import importlib
+
+    from django.apps import apps
+
+    seeding = importlib.import_module("doorstep.strategy.migrations.0002_seed_scripts")
+    seeding.seed(apps, None)
+
+
 def test_a_drafted_rule_is_previewed_approved_by_a_second_manager_and_applied_by_the_daily_run(
-    browser: Any, desktop: Any, live_server: Any, live_cast: Cast, screenshot: Any
+    browser: Any, desktop: Any, live_server: Any, live_cast: Cast, scripts: None, screenshot: Any
 ) -> None:
     factories.make_user("manager2", Role.MANAGER, first_name="孙经理")
     page = desktop
@@ -85,6 +96,6 @@ def test_a_drafted_rule_is_previewed_approved_by_a_second_manager_and_applied_by
     assert treatments.count() == 3
     page.goto(f"{live_server.url}/strategy/runs/")
     expect(page.locator("#runs")).to_contain_text(day.isoformat())
-    expect(page.locator("#runs")).to_contain_text("strategy")
+    expect(page.locator("#runs")).to_contain_text("催收策略")
     screenshot(page, "strategy-daily-run")
     assert page.console_errors == []

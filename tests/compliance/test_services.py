@@ -328,3 +328,23 @@ def test_the_retention_command_reports_what_it_did(certified: Cast, capsys) -> N
     assert ContactEvent.objects.filter(anonymised_at__isnull=True).count() == 1
     call_command("retention", "--today", "2026-11-30")
     assert "did anonymise 1" in capsys.readouterr().out
+
+
+def test_the_retention_task_runs_the_same_service(certified: Cast, settings) -> None:
+    from doorstep.compliance.tasks import retention_nightly
+
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    old_contact(certified, local("2020-01-01T10:00:00"))
+    result = retention_nightly.enqueue(today="2026-11-30")
+    assert result.return_value["anonymised"] == 1
+
+
+def test_a_borrower_in_another_time_zone_is_judged_on_local_time(certified: Cast) -> None:
+    borrower = certified.own_case.borrower
+    borrower.time_zone = "Asia/Urumqi"  # Beijing time minus two hours
+    borrower.save()
+    late_in_beijing = local("2026-11-30T22:30:00")
+    assert check(phone_call(certified.own_case, late_in_beijing, certified.collector)).allowed
+    early = check(phone_call(certified.own_case, local("2026-11-30T09:00:00"), certified.collector))
+    assert early.rule_ids == ("CN-T1",)
+    assert early.earliest_allowed == local("2026-11-30T10:00:00")

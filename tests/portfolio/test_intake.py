@@ -449,3 +449,31 @@ def test_any_subset_in_any_order_imports_to_one_state_and_a_second_import_writes
             transaction.set_rollback(True)
     assert states[0] == states[1]
     assert Loan.objects.count() == 0
+
+
+def test_line_numbers_count_line_breaks_inside_quoted_fields(tmp_path) -> None:
+    rows = [
+        loan("L1", 1, on=NEXT_DAY, address="红星路三段1号\n2单元, 301室"),
+        loan("L2", 2, on=NEXT_DAY, phone="12"),
+    ]
+    rejected = refused(tmp_path, snapshots.csv_text(rows).encode())
+    assert [(error.line, error.column) for error in rejected.errors] == [(4, "phone")]
+
+
+def test_windows_line_endings_and_a_multiline_address_import(tmp_path) -> None:
+    rows = [loan("L1", 1, address="红星路三段1号\r\n2单元"), loan("L2", 2)]
+    path = tmp_path / "windows.csv"
+    path.write_bytes(snapshots.csv_text(rows).replace("\n", "\r\n").encode("gb18030"))
+    result = snapshot_import(actor=None, path=path)
+    assert result.loans_created == 2
+    assert Borrower.objects.get(customer_id="C000001").address == "红星路三段1号\r\r\n2单元"
+    assert Borrower.objects.get(customer_id="C000002").address == "四川省成都市锦江区红星路三段1号"
+
+
+def test_a_short_line_in_the_middle_is_refused_naming_it(tmp_path) -> None:
+    text = snapshots.csv_text([loan("L1", 1), loan("L2", 2), loan("L3", 3)])
+    lines = text.split("\n")
+    lines[2] = lines[2].rsplit(",", 2)[0]
+    rejected = refused(tmp_path, "\n".join(lines).encode())
+    assert [error.line for error in rejected.errors] == [3]
+    assert "fields but the header has 19" in rejected.errors[0].reason

@@ -111,6 +111,11 @@ def test_a_vehicle_without_its_travel_profile_is_refused() -> None:
         Problem(vehicles=(vehicle,), stops=(), matrices={"default": matrix})
 
 
+def test_a_shift_before_the_day_start_is_refused() -> None:
+    with pytest.raises(ProblemError, match="before the day starts"):
+        plane_day({"branch": (0, 0)}, [], [pair("early", shift=(-60, 100))])
+
+
 def test_a_day_without_collectors_is_refused() -> None:
     with pytest.raises(ProblemError, match="no vehicle"):
         Problem(vehicles=(), stops=(), matrices={})

@@ -124,6 +124,7 @@ def test_a_visit_with_two_windows_takes_the_one_it_can_reach() -> None:
     assert planned.start == 500
     assert plan.routes[0].depart == 400  # leaves as late as still lets the visit start at 500
     assert planned.arrival == 500 and planned.wait == 0
+    assert (plan.travel, plan.working_seconds) == (200, 210)  # 100 there, 10 at the door, 100 back
 
 
 def test_capacity_in_visits_is_kept() -> None:
@@ -198,7 +199,7 @@ HOUR = 3600
 window = st.tuples(st.integers(0, 23 * HOUR), st.integers(10 * 60, 6 * HOUR)).map(lambda t: (t[0], t[0] + t[1]))
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
         st.tuples(

@@ -123,7 +123,7 @@ def test_a_step_that_fails_inside_its_transaction_writes_nothing(active_strategy
     assert DailyRunStep.objects.get(name="strategy").status == RunStatus.FAILED
 
 
-@pytest.mark.django_db(transaction=True)  # the worker opens and closes its own connections
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the worker opens and closes connections
 def test_without_wait_the_chain_is_queued_and_the_database_worker_runs_every_step(active_strategy) -> None:  # type: ignore[no-untyped-def]
     output = run_daily("--date", DAY.isoformat())
 
@@ -154,3 +154,16 @@ def test_other_domains_join_the_chain_in_order() -> None:
         assert [step.name for step in flows.DAILY_STEPS][:3] == ["intake", "strategy", "allocation"]
     finally:
         flows.DAILY_STEPS[:] = [step for step in flows.DAILY_STEPS if step.name != "allocation"]
+
+
+def test_a_rejected_snapshot_stops_the_run_before_the_strategy_step(active_strategy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "snapshot.csv"
+    bad.write_text("loan_id,name\nL1,张三\n", encoding="utf-8")
+
+    with pytest.raises(CommandError):
+        run_daily("--date", DAY.isoformat(), "--snapshot", str(bad), "--wait")
+
+    steps = {step.name: step for step in DailyRunStep.objects.all()}
+    assert steps["intake"].status == RunStatus.FAILED and "SnapshotRejected" in steps["intake"].error
+    assert steps["strategy"].status == RunStatus.PENDING
+    assert not CaseTreatment.objects.exists()

@@ -135,6 +135,7 @@ def test_the_daily_step_records_each_cases_rule_version_and_reason(cast: Cast, s
     assert treatments[small_m2.pk].rule_name == "Late"
     assert treatments[protected.pk].rule_name == "Do not visit"
     assert treatments[protected.pk].why == "Do not visit: do_not_visit or is_deceased or has_dispute"
+    assert treatments[early.pk].why == "Early: bucket == M1"
     # The cast's cases: 3,170.50 overdue in M2 — the big-M2 rule, a call today, then a visit on day 5.
     assert treatments[cast.own_case.pk].rule_name == "Big M2"
     assert treatments[cast.own_case.pk].path == "call@0>visit@5/14"

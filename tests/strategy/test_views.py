@@ -128,10 +128,14 @@ def test_compliance_reads_strategies_but_cannot_edit(cast: Cast) -> None:
 
 
 def test_collectors_read_scripts_in_their_language(cast: Cast) -> None:
-    chinese = client_for(cast.collector_user, "zh-hans").get(reverse("strategy:script_detail", args=["visit_first"]))
+    chinese = client_for(cast.collector_user, "zh-hans").get(
+        reverse("strategy:script_detail", args=["visit_first"])
+    )
     assert chinese.status_code == 200
     assert "首次上门拜访" in chinese.content.decode() and "禁止用语" in chinese.content.decode()
-    english = client_for(cast.collector_user, "en").get(reverse("strategy:script_detail", args=["visit_first"]))
+    english = client_for(cast.collector_user, "en").get(
+        reverse("strategy:script_detail", args=["visit_first"])
+    )
     assert "First field visit" in english.content.decode() and "Never say" in english.content.decode()
 
 
@@ -140,7 +144,7 @@ def test_the_runs_page_shows_each_step_and_its_summary(cast: Cast) -> None:
 
     call_command("run_daily", "--date", "2026-11-28", "--wait")
     html = client_for(cast.manager).get(reverse("strategy:runs")).content.decode()
-    assert "2026-11-28" in html and "intake" in html and "strategy" in html
+    assert "2026-11-28" in html and "Intake" in html and "Strategy" in html
 
 
 def test_a_manager_starts_a_run_from_the_page(cast: Cast, settings) -> None:  # type: ignore[no-untyped-def]

@@ -26,6 +26,8 @@ from numpy.typing import NDArray
 # LightGBM treats |x| at or below this as zero when a split's missing values are zeros.
 ZERO_THRESHOLD = 1e-35
 ROWS_PER_CHUNK = 65_536
+# A tree with at most this many splits gets one table over every left/right pattern of all its splits.
+MAX_SPLITS_FOR_TREE_TABLE = 10
 
 
 class UnsupportedTree(ValueError):
@@ -54,6 +56,34 @@ class _Tree:
     splits: tuple[_Split, ...]
     leaves: tuple[_Leaf, ...]
     expected_value: float
+    # For small trees: the features the tree splits on, and their Shapley values for every pattern of
+    # split outcomes (bit i set = the row goes left at split i). Rows then need one look-up per tree.
+    features: NDArray[np.intp]
+    table: NDArray[np.float64] | None
+
+
+def _met(go_left: list[NDArray[np.bool_]], steps: tuple[tuple[int, bool], ...]) -> NDArray[np.bool_]:
+    met = go_left[steps[0][0]] if steps[0][1] else ~go_left[steps[0][0]]
+    for split_number, went_left in steps[1:]:
+        met = met & (go_left[split_number] if went_left else ~go_left[split_number])
+    return met
+
+
+def _tree_table(
+    split_count: int, leaves: list[_Leaf]
+) -> tuple[NDArray[np.intp], NDArray[np.float64] | None]:
+    features = np.unique(np.concatenate([leaf.features for leaf in leaves])) if leaves else np.zeros(0, np.intp)
+    if split_count > MAX_SPLITS_FOR_TREE_TABLE or not leaves:
+        return features.astype(np.intp), None
+    patterns = np.arange(1 << split_count)
+    go_left = [((patterns >> i) & 1).astype(bool) for i in range(split_count)]
+    table = np.zeros((patterns.size, features.size))
+    for leaf in leaves:
+        leaf_pattern = np.zeros(patterns.size, dtype=np.intp)
+        for bit, steps in enumerate(leaf.steps):
+            leaf_pattern |= _met(go_left, steps).astype(np.intp) << bit
+        table[:, np.searchsorted(features, leaf.features)] += leaf.table[leaf_pattern]
+    return features.astype(np.intp), table
 
 
 def _leaf_table(value: float, zero_fractions: list[float]) -> NDArray[np.float64]:
@@ -123,7 +153,10 @@ def _parse_tree(structure: dict[str, Any]) -> _Tree:
             walk(child, [*path, (splits[number].feature, number, went_left, child_count / count)])
 
     walk(structure, [])
-    return _Tree(splits=tuple(splits), leaves=tuple(leaves), expected_value=expected)
+    features, table = _tree_table(len(splits), leaves)
+    return _Tree(
+        splits=tuple(splits), leaves=tuple(leaves), expected_value=expected, features=features, table=table
+    )
 
 
 class TreeExplainer:
@@ -137,31 +170,36 @@ class TreeExplainer:
     def contributions(self, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
         """``rows by features`` contributions; each row's sum plus ``expected_value`` is its raw score."""
         rows = matrix.shape[0]
-        result = np.zeros((rows, self.feature_count))
+        # Feature-major while adding up, so each feature's running total is one contiguous array.
+        result = np.zeros((self.feature_count, rows))
         for start in range(0, rows, ROWS_PER_CHUNK):
-            chunk = matrix[start : start + ROWS_PER_CHUNK]
-            self._add_chunk(chunk, result[start : start + ROWS_PER_CHUNK])
-        return result
+            chunk = np.ascontiguousarray(matrix[start : start + ROWS_PER_CHUNK].T)
+            self._add_chunk(chunk, result[:, start : start + ROWS_PER_CHUNK])
+        return np.ascontiguousarray(result.T)
 
-    def _add_chunk(self, chunk: NDArray[np.float64], out: NDArray[np.float64]) -> None:
-        nan = np.isnan(chunk)
-        zero_or_nan = nan | (np.abs(chunk) <= ZERO_THRESHOLD)
-        filled = np.where(nan, 0.0, chunk)
+    def _add_chunk(self, columns: NDArray[np.float64], out: NDArray[np.float64]) -> None:
+        nan = np.isnan(columns)
+        zero_or_nan = nan | (np.abs(columns) <= ZERO_THRESHOLD)
+        filled = np.where(nan, 0.0, columns)
         for tree in self.trees:
             go_left = []
             for split in tree.splits:
-                column = filled[:, split.feature]
-                left = column <= split.threshold
+                left = filled[split.feature] <= split.threshold
                 if split.missing == "NaN":
-                    left = np.where(nan[:, split.feature], split.default_left, left)
+                    left = np.where(nan[split.feature], split.default_left, left)
                 elif split.missing == "Zero":
-                    left = np.where(zero_or_nan[:, split.feature], split.default_left, left)
+                    left = np.where(zero_or_nan[split.feature], split.default_left, left)
                 go_left.append(left)
+            if tree.table is not None:
+                pattern = np.zeros(columns.shape[1], dtype=np.intp)
+                for bit, left in enumerate(go_left):
+                    pattern |= left.astype(np.intp) << bit
+                for position, feature in enumerate(tree.features):
+                    out[feature] += tree.table[:, position].take(pattern)
+                continue
             for leaf in tree.leaves:
-                pattern = np.zeros(chunk.shape[0], dtype=np.intp)
+                pattern = np.zeros(columns.shape[1], dtype=np.intp)
                 for bit, steps in enumerate(leaf.steps):
-                    met = go_left[steps[0][0]] if steps[0][1] else ~go_left[steps[0][0]]
-                    for split_number, went_left in steps[1:]:
-                        met = met & (go_left[split_number] if went_left else ~go_left[split_number])
-                    pattern |= met.astype(np.intp) << bit
-                out[:, leaf.features] += leaf.table[pattern]
+                    pattern |= _met(go_left, steps).astype(np.intp) << bit
+                for position, feature in enumerate(leaf.features):
+                    out[feature] += leaf.table[:, position].take(pattern)
