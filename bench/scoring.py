@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from doorstep.scoring.maths.gbm import GradientBoostingModel
 from doorstep.scoring.maths.interface import PropensityModel
 from doorstep.scoring.maths.metrics import ks_statistic, roc_auc
+from doorstep.scoring.maths.reasons import explain_both
 from doorstep.scoring.maths.scorecard import ScorecardModel
 
 SEED = 20260
@@ -112,6 +113,9 @@ def load(data: Path) -> list[DataSet]:
     excluded = {"sex": PROTECTED, "marital_status": PROTECTED}
     overdue = (raw["X6"] >= 1).to_numpy()
     # Shallow trees: as good as deeper ones here, and their reason codes are cheaper to compute.
+    # Repayment status is a code (-2 no use, -1 paid in full, 0 revolving, 1..8 months late), so the
+    # scorecard bins its values as categories; LightGBM's trees split the codes as numbers anyway.
+    taiwan_categorical = ("education", *(f"repayment_status_m{m}" for m in MONTHS), "worst_repayment_status_6m")
     gbm_taiwan = {"learning_rate": 0.05, "num_leaves": 8, "max_depth": 3, "min_data_in_leaf": 100}
     german_rows = [line.split() for line in (data / "german.data").read_text().splitlines() if line.strip()]
     german = pl.DataFrame(
@@ -126,7 +130,7 @@ def load(data: Path) -> list[DataSet]:
             "Taiwan, all accounts",
             taiwan,
             taiwan_paid,
-            ("education",),
+            taiwan_categorical,
             excluded,
             "GB ~0.78",
             "LR ~0.72",
@@ -138,7 +142,7 @@ def load(data: Path) -> list[DataSet]:
             "Taiwan, already overdue",
             taiwan.filter(pl.Series(overdue)),
             taiwan_paid[overdue],
-            ("education",),
+            taiwan_categorical,
             excluded,
             "0.72-0.73",
             "0.72-0.73",
@@ -245,18 +249,23 @@ def main() -> None:
     throughput: dict[str, float] = {}
     for kind, make in (("scorecard", scorecard_for), ("lightgbm", lightgbm_for)):
         model = make(taiwan).fit(taiwan.features, taiwan.paid)
-        begin = time.perf_counter()
+        begin, begin_cpu = time.perf_counter(), time.process_time()
         probability = model.predict_proba(portfolio)
         scored = time.perf_counter() - begin
         codes = model.reason_codes(portfolio, top=3)
-        total = time.perf_counter() - begin
+        total, total_cpu = time.perf_counter() - begin, time.process_time() - begin_cpu
         assert probability.shape == (args.rows,) and len(codes) == args.rows
         first = ", ".join(f"{r.factor} {r.impact:.2f}" for r in codes.for_row(0))
         print(
             f"{kind:<10} probability {scored:6.2f} s, with reason codes {total:6.2f} s "
-            f"({args.rows / total:,.0f} cases/s); row 0: p={probability[0]:.3f} [{first}] {codes.unit}"
+            f"({args.rows / total:,.0f} cases/s, {total_cpu:.1f} CPU-s); "
+            f"row 0: p={probability[0]:.3f} [{first}] {codes.unit}",
+            flush=True,
         )
+        for language, sentences in explain_both(codes.for_row(0)).items():
+            print(f"{'':<10} row 0 in {language}: {'; '.join(sentences)}")
         throughput[kind] = total
+        throughput[f"{kind}_cpu"] = total_cpu
 
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
     pairs = {
@@ -268,6 +277,8 @@ def main() -> None:
         "german_scorecard_auc": results[("German credit", "scorecard")],
         "scorecard_1m_seconds": throughput["scorecard"] * 1_000_000 / args.rows,
         "lightgbm_1m_seconds": throughput["lightgbm"] * 1_000_000 / args.rows,
+        "scorecard_1m_cpu_seconds": throughput["scorecard_cpu"] * 1_000_000 / args.rows,
+        "lightgbm_1m_cpu_seconds": throughput["lightgbm_cpu"] * 1_000_000 / args.rows,
         "validation_seconds": validation_seconds,
     }
     print(" ".join(f"{k}={v:.3f}" for k, v in pairs.items()))

@@ -254,6 +254,12 @@ def _validate_params(evaluator: str, params: Mapping[str, Any]) -> None:
         ) from error
 
 
+# Rules that ship without an override stay that way: the law leaves a team lead no discretion there.
+NEVER_OVERRIDABLE: dict[str, frozenset[str]] = {
+    code: frozenset(row["rule_id"] for row in rows if not row["overridable"]) for code, rows in RULE_SETS.items()
+}
+
+
 def ruleset_publish(
     *, actor: AbstractBaseUser, jurisdiction: str, changes: Mapping[str, Mapping[str, Any]], note: str
 ) -> RuleSet:
@@ -281,6 +287,10 @@ def ruleset_publish(
             overridable = bool(change.get("overridable", rule.overridable))
             if rule.evaluator:
                 _validate_params(rule.evaluator, params)
+            if overridable and not rule.overridable and rule.rule_id in NEVER_OVERRIDABLE.get(jurisdiction, ()):
+                raise ComplianceError(
+                    _("Rule %(rule)s never allows an override.") % {"rule": rule.rule_id}
+                )
             before = {"enabled": rule.enabled, "params": rule.params, "overridable": rule.overridable}
             after = {"enabled": enabled, "params": params, "overridable": overridable}
             if before != after:
@@ -574,17 +584,22 @@ def _load_case_facts(case_ids: Sequence[int], since: dt.datetime, until: dt.date
     return loaded
 
 
-_THIRD_PARTY_SQL = """
-    SELECT e.id, e.started_at, e.channel, e.direction, e.target, e.contact_point_hash, e.loan_id, e.case_id,
-           e.connected, e.right_party, e.with_consent, e.outcome_code, e.verdict
-      FROM compliance_contactevent e
-     WHERE e.contact_point_hash = %s AND e.target = 'third_party'
-"""
-
-
-def _third_party_history(contact_point: str) -> list[tuple[int, rules.PastContact]]:
-    """Every contact ever made with this third party's number (US-3P1 allows one, whenever it was)."""
-    return [(row[0], _past(row)) for row in _fetch(_THIRD_PARTY_SQL, [contact_point])]
+def _third_party_history(points: Sequence[str]) -> dict[str, list[tuple[int, rules.PastContact]]]:
+    """Every contact ever made with these third parties' numbers (US-3P1 allows one, whenever it was)."""
+    found: dict[str, list[tuple[int, rules.PastContact]]] = defaultdict(list)
+    points = sorted(set(points))
+    for first in range(0, len(points), 500):
+        chunk = points[first : first + 500]
+        placeholders = ", ".join(["%s"] * len(chunk))
+        sql = f"""
+            SELECT e.id, e.started_at, e.channel, e.direction, e.target, e.contact_point_hash, e.loan_id,
+                   e.case_id, e.connected, e.right_party, e.with_consent, e.outcome_code, e.verdict
+              FROM compliance_contactevent e
+             WHERE e.target = 'third_party' AND e.contact_point_hash IN ({placeholders})
+        """  # noqa: S608 -- only "%s" placeholders are interpolated
+        for row in _fetch(sql, chunk):
+            found[row[5]].append((row[0], _past(row)))
+    return found
 
 
 def _collector_facts(collector_ids: Iterable[int]) -> dict[int, rules.CollectorFacts]:
@@ -665,12 +680,15 @@ def check_many(actions: Sequence[ContactAction]) -> list[ContactVerdict]:
         lookback = _loaded_rule_set(case_facts.jurisdiction).lookback
         if lookback > widest:
             loaded.update(_load_case_facts([case_id], earliest_start - lookback, latest_start + lookback))
+    third_parties = _third_party_history(
+        [a.contact_point_hash for a in actions if a.target == Target.THIRD_PARTY and a.contact_point_hash]
+    )
     verdicts = []
     for action in actions:
         case_facts = loaded.get(action.case_id)
         if case_facts is None:
             raise ComplianceError(_("No such case: %(id)s.") % {"id": action.case_id})
-        verdicts.append(_judge(action, case_facts, collectors))
+        verdicts.append(_judge(action, case_facts, collectors, third_parties))
     return verdicts
 
 
@@ -688,17 +706,22 @@ def check(action: ContactAction) -> ContactVerdict:
         if lookback > reach:
             loaded = _load_case_facts([action.case_id], action.start - lookback, action.start + lookback)
             case_facts = loaded[action.case_id]
-    return _judge(action, case_facts, collectors)
+    return _judge(action, case_facts, collectors, None)
 
 
 def _judge(
-    action: ContactAction, case_facts: _CaseFacts, collectors: Mapping[int, rules.CollectorFacts]
+    action: ContactAction,
+    case_facts: _CaseFacts,
+    collectors: Mapping[int, rules.CollectorFacts],
+    third_parties: Mapping[str, list[tuple[int, rules.PastContact]]] | None,
 ) -> ContactVerdict:
     rule_set = _loaded_rule_set(case_facts.jurisdiction)
     history = case_facts.history
     if action.target == Target.THIRD_PARTY and action.contact_point_hash:
+        if third_parties is None:
+            third_parties = _third_party_history([action.contact_point_hash])
         history = list(history)
-        for event_id, past in _third_party_history(action.contact_point_hash):
+        for event_id, past in third_parties.get(action.contact_point_hash, []):
             if event_id not in case_facts.seen:
                 history.append(past)
     result = rules.evaluate(_pure_action(action, collectors), case_facts.facts, history, rule_set.specs)
@@ -723,7 +746,9 @@ def contact_record(
     """
     action.validate()
     with transaction.atomic():
-        case = Case.objects.only("id", "borrower_id").get(pk=action.case_id)
+        case = Case.objects.only("id", "borrower_id").filter(pk=action.case_id).first()
+        if case is None:
+            raise ComplianceError(_("No such case: %(id)s.") % {"id": action.case_id})
         facts_row = _facts_locked(case.borrower_id)
         verdict = check(action)
         fields = actor_fields(actor)

@@ -576,9 +576,17 @@ def _problems(expected_date: dt.date | None) -> dict[str, pl.Expr]:
 
 def validate(frame: pl.DataFrame, *, expected_date: dt.date | None = None) -> pl.DataFrame:
     """Every problem of every row, or the typed loans. Raises `SnapshotRejected` listing all problems."""
-    if frame.height == 0 and expected_date is None:
+    if frame.height == 0:
+        # A full file with no rows would cure every open case: far likelier a broken export than a fact.
         raise SnapshotRejected(
-            [RowError(2, "snapshot_date", "", _("the file has no rows, so no snapshot date"))]
+            [
+                RowError(
+                    2,
+                    "",
+                    "",
+                    _("the file has no rows; an empty snapshot would cure every case, so it is refused"),
+                )
+            ]
         )
     frame = _parsed(frame.with_columns(pl.col("national_id").str.to_uppercase()))
     lazy = frame.lazy()
@@ -598,7 +606,7 @@ def validate(frame: pl.DataFrame, *, expected_date: dt.date | None = None) -> pl
             for line, column, value, reason in kept.select("line", "column", "value", "reason").iter_rows()
         ]
         raise SnapshotRejected(errors, found.height)
-    snapshot_date = expected_date if frame.height == 0 else frame[PARSED + "snapshot_date"][0]
+    snapshot_date = frame[PARSED + "snapshot_date"][0]
     typed = frame.select(
         LINE,
         "loan_id",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -310,4 +311,20 @@ def case_audit_trail(case: Case, *, limit: int = 200) -> list[AuditEvent]:
 
 
 def snapshot_import_list(*, limit: int = 50) -> list[SnapshotImport]:
-    return list(SnapshotImport.objects.select_related("imported_by").order_by("-started_at", "-pk")[:limit])
+    """The latest imports, each with `sent_as`: the name the file had when it was uploaded, if it was."""
+    imports = list(SnapshotImport.objects.select_related("imported_by").order_by("-started_at", "-pk")[:limit])
+    names = snapshot_upload_names([item.file_name for item in imports])
+    for item in imports:
+        item.sent_as = names.get(item.file_name, "")  # type: ignore[attr-defined]
+    return imports
+
+
+def snapshot_upload_names(stored_names: list[str]) -> dict[str, str]:
+    """Uploaded files are kept under random names; the audit entry of each upload holds the original."""
+    if not stored_names:
+        return {}
+    events = AuditEvent.objects.filter(
+        action="portfolio.snapshot.queued", data__stored_as__in=[Path(name).name for name in stored_names]
+    ).values_list("data", flat=True)
+    by_stored = {event.get("stored_as"): event.get("file_name", "") for event in events}
+    return {name: by_stored.get(Path(name).name, "") for name in stored_names}

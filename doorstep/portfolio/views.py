@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from doorstep.core.masking import mask_national_id, mask_phone
 from doorstep.portfolio import selectors, services
@@ -37,12 +42,28 @@ SUMMARY_LABELS = {
 HIDDEN_SUMMARY_KEYS = {"ok", "already_imported", "import_id", "warnings"}
 
 
+def staff_login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """`login_required`, except that an htmx request (a filter change, the import poll) whose session
+    has expired sends the whole page to the login form instead of swapping the form into a panel."""
+    guarded = login_required(view)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        htmx = getattr(request, "htmx", None)
+        if htmx and not request.user.is_authenticated:
+            back = htmx.current_url_abs_path or request.get_full_path()
+            return HttpResponseClientRedirect(f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': back})}")
+        return guarded(request, *args, **kwargs)
+
+    return wrapper
+
+
 def _wants_fragment(request: HttpRequest) -> bool:
     htmx = getattr(request, "htmx", None)
     return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
 
 
-@login_required
+@staff_login_required
 @permission_required("portfolio.view_case", raise_exception=True)
 @require_GET
 def case_list(request: HttpRequest) -> HttpResponse:
@@ -67,7 +88,7 @@ def case_list(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@login_required
+@staff_login_required
 @permission_required("portfolio.view_case", raise_exception=True)
 @require_GET
 def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
@@ -88,7 +109,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
     return render(request, "portfolio/case_detail.html", context)
 
 
-@login_required
+@staff_login_required
 @require_POST
 def borrower_reveal(request: HttpRequest, case_id: int, field: str) -> HttpResponse:
     """Show one full number once. The service checks the permission and the case, and audits it."""
@@ -102,7 +123,7 @@ def borrower_reveal(request: HttpRequest, case_id: int, field: str) -> HttpRespo
     return response
 
 
-@login_required
+@staff_login_required
 @permission_required("portfolio.import_snapshot", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def snapshot_imports(request: HttpRequest) -> HttpResponse:
@@ -128,7 +149,7 @@ def snapshot_imports(request: HttpRequest) -> HttpResponse:
     return render(request, "portfolio/snapshot_imports.html", context, status=status)
 
 
-@login_required
+@staff_login_required
 @permission_required("portfolio.import_snapshot", raise_exception=True)
 @require_GET
 def snapshot_import_status(request: HttpRequest, result_id: str) -> HttpResponse:
@@ -189,6 +210,9 @@ def import_outcome(result: Any) -> dict[str, Any]:
             outcome["message"] = value.get("message", "")
         else:
             outcome["already_imported"] = bool(value.get("already_imported"))
+            if value.get("file_name"):
+                sent_as = selectors.snapshot_upload_names([str(value["file_name"])]).get(str(value["file_name"]))
+                value = {**value, "file_name": sent_as or value["file_name"]}
             outcome["summary"] = [
                 (SUMMARY_LABELS.get(key, key), item)
                 for key, item in value.items()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from doorstep.core.admin import ReadOnlyAdmin
-from doorstep.strategy.models import CaseTreatment, DailyRun, DailyRunStep, Script, StrategyVersion
+from doorstep.strategy.models import DailyRun, DailyRunStep, Script, StrategyVersion
 
 
 @admin.register(StrategyVersion)
@@ -20,14 +20,6 @@ class StrategyVersionAdmin(ReadOnlyAdmin):
         "approved_at",
     )
     list_filter = ("status",)
-
-
-@admin.register(CaseTreatment)
-class CaseTreatmentAdmin(ReadOnlyAdmin):
-    list_display = ("business_date", "case", "version", "arm", "rule_name", "next_channel", "next_due_on")
-    list_filter = ("business_date", "arm", "next_channel")
-    show_full_result_count = False
-    raw_id_fields = ("case",)
 
 
 @admin.register(DailyRun)

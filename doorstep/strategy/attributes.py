@@ -58,13 +58,20 @@ def _end_of_day_utc(business_date: dt.date) -> str:
 def case_frame(business_date: dt.date) -> pl.DataFrame:
     """Every active case with the attributes of `rules.ATTRIBUTES` (unknown ones as nulls)."""
     statuses = _active_statuses()
+    territories = list(Territory.objects.order_by("branch_code", "name", "pk"))
+    # Addresses are read only when there are territories to place them in.
+    coordinates = (
+        "COALESCE(CAST(b.latitude AS TEXT), ''), COALESCE(CAST(b.longitude AS TEXT), '')"
+        if territories
+        else "'', ''"
+    )
     cases = read_frame(
         "SELECT c.id, c.bucket, c.days_past_due, "  # noqa: S608 - only constants, dates and integers go into this SQL
         "CAST(ROUND(c.overdue_total * 100) AS BIGINT), CAST(ROUND(c.outstanding_principal * 100) AS BIGINT), "
         "c.branch_code, c.status, c.opened_on, "
         "CASE WHEN b.is_vulnerable THEN 1 ELSE 0 END, CASE WHEN b.is_deceased THEN 1 ELSE 0 END, "
         "CASE WHEN b.has_dispute THEN 1 ELSE 0 END, CASE WHEN b.do_not_visit THEN 1 ELSE 0 END, "
-        "COALESCE(CAST(b.latitude AS TEXT), ''), COALESCE(CAST(b.longitude AS TEXT), '') "
+        f"{coordinates} "
         "FROM portfolio_case c JOIN portfolio_borrower b ON b.id = c.borrower_id "
         f"WHERE c.status IN ({statuses})",
         {
@@ -118,7 +125,7 @@ def case_frame(business_date: dt.date) -> pl.DataFrame:
         .select("case_id", "last_contact_outcome")
     )
     frame = cases.join(products, on="case_id", how="left").join(outcomes, on="case_id", how="left")
-    frame = frame.with_columns(_territory_expression())
+    frame = frame.with_columns(_territory_expression(territories)).drop("latitude", "longitude")
     for name, provider in sorted(_providers.items()):
         values = provider(business_date).select(
             pl.col("case_id").cast(pl.Int64), pl.col("value").cast(DTYPES[ATTRIBUTES[name].kind]).alias(name)
@@ -132,10 +139,10 @@ def case_frame(business_date: dt.date) -> pl.DataFrame:
     return frame.with_columns(missing).sort("case_id")
 
 
-def _territory_expression() -> pl.Expr:
+def _territory_expression(territories: list[Territory]) -> pl.Expr:
     """The first territory of the case's branch that contains the borrower's address (circle or polygon)."""
     chain = None
-    for territory in Territory.objects.order_by("branch_code", "name", "pk"):
+    for territory in territories:
         contains = _contains(territory) & (pl.col("branch") == territory.branch_code)
         chain = (pl if chain is None else chain).when(contains).then(pl.lit(territory.name))  # type: ignore[attr-defined]
     if chain is None:

@@ -6,6 +6,7 @@ Plain Polars over frames; the database reads and writes are in `attributes` and 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,16 +37,36 @@ def _rule_table(definition: r.Definition) -> pl.DataFrame:
                     "arm": arm,
                     "position": position,
                     "rule_key": rule.key,
-                    "rule_name": rule.name,
-                    "path": rule.path_label()[:200],
+                    "path": rule.path_label(),
                 }
             )
     schema = {
         "arm": pl.String,
         "position": pl.Int32,
         "rule_key": pl.String,
-        "rule_name": pl.String,
         "path": pl.String,
+    }
+    return pl.DataFrame(rows, schema=schema)
+
+
+def path_table(definitions: Mapping[int, r.Definition]) -> pl.DataFrame:
+    """The path of every rule of every arm of the given versions, to compare today's decision with the last."""
+    rows = [
+        {
+            "previous_version_id": version_id,
+            "previous_arm": arm,
+            "previous_rule_key": rule.key,
+            "previous_path": rule.path_label(),
+        }
+        for version_id, definition in definitions.items()
+        for arm in definition.arms()
+        for rule in definition.rules_for(arm)
+    ]
+    schema = {
+        "previous_version_id": pl.Int64,
+        "previous_arm": pl.String,
+        "previous_rule_key": pl.String,
+        "previous_path": pl.String,
     }
     return pl.DataFrame(rows, schema=schema)
 
@@ -57,7 +78,6 @@ def _step_table(definition: r.Definition) -> pl.DataFrame:
             "position": position,
             "next_index": index,
             "next_channel": step.channel,
-            "next_script": step.script,
             "next_priority": step.priority,
         }
         for arm in definition.arms()
@@ -69,7 +89,6 @@ def _step_table(definition: r.Definition) -> pl.DataFrame:
         "position": pl.Int32,
         "next_index": pl.Int32,
         "next_channel": pl.String,
-        "next_script": pl.String,
         "next_priority": pl.Int16,
     }
     return pl.DataFrame(rows, schema=schema)
@@ -77,9 +96,9 @@ def _step_table(definition: r.Definition) -> pl.DataFrame:
 
 PREVIOUS_SCHEMA = {
     "case_id": pl.Int64,
+    "previous_version_id": pl.Int64,
     "previous_arm": pl.String,
     "previous_rule_key": pl.String,
-    "previous_path": pl.String,
     "previous_started_on": pl.Date,
 }
 
@@ -89,11 +108,9 @@ TREATMENT_COLUMNS = [
     "version_id",
     "arm",
     "rule_key",
-    "rule_name",
-    "path",
     "started_on",
+    "next_step",
     "next_channel",
-    "next_script",
     "next_priority",
     "next_due_on",
 ]
@@ -105,6 +122,7 @@ def treatments(
     version_id: int,
     cases: pl.DataFrame,
     previous: pl.DataFrame,
+    previous_paths: pl.DataFrame,
     business_date: dt.date,
 ) -> pl.DataFrame:
     """One row per case, with the columns of the CaseTreatment table.
@@ -114,6 +132,9 @@ def treatments(
     """
     decided = r.decide_frame(definition, cases).select("case_id", "arm", "position", "overdue_amount")
     decided = decided.join(_rule_table(definition), on=["arm", "position"], how="left")
+    previous = previous.join(
+        previous_paths, on=["previous_version_id", "previous_arm", "previous_rule_key"], how="left"
+    )
     decided = decided.join(previous, on="case_id", how="left")
     same_treatment = (
         pl.col("position").is_not_null()
@@ -131,10 +152,8 @@ def treatments(
         pl.lit(business_date, dtype=pl.Date).alias("business_date"),
         pl.lit(version_id, dtype=pl.Int64).alias("version_id"),
         pl.col("rule_key").fill_null(""),
-        pl.col("rule_name").fill_null(""),
-        pl.col("path").fill_null(""),
+        pl.col("next_index").cast(pl.Int16).alias("next_step"),
         pl.col("next_channel").fill_null(""),
-        pl.col("next_script").fill_null(""),
         (pl.col("started_on") + pl.duration(days=pl.col("next_day"))).alias("next_due_on"),
     ).select(TREATMENT_COLUMNS)
 

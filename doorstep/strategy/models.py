@@ -134,50 +134,86 @@ class Arm(models.TextChoices):
 
 
 class CaseTreatment(models.Model):
-    """The strategy's decision for one case on one business day, and why. Written in bulk by the daily run."""
+    """The strategy's decision for one case on one business day. Written in bulk by the daily run.
 
-    # Both foreign keys are served by the composite indexes below; a million rows a day need no more.
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="treatments", db_index=False)
+    A million rows a day: the row holds only what identifies the decision (version, arm, rule) and what
+    other steps filter on (next channel, priority, due date). The rule's name, its path, the script and
+    the reason are read from the version, which never changes once submitted.
+    """
+
+    pk = models.CompositePrimaryKey("business_date", "case")
     business_date = models.DateField(_("business date"))
+    # No database foreign-key checks: they would run once per row and per key, and cost the daily run
+    # ten times what the insert itself does. The rows are written only by `strategy_apply`, from the case
+    # ids it has just read and the version it is applying, in one transaction; cases are never deleted
+    # (the contact ledger and status history protect them) and versions are kept forever.
+    case = models.ForeignKey(
+        Case, on_delete=models.DO_NOTHING, related_name="treatments", db_index=False, db_constraint=False
+    )
     version = models.ForeignKey(
-        StrategyVersion, on_delete=models.PROTECT, related_name="treatments", db_index=False
+        StrategyVersion,
+        on_delete=models.PROTECT,
+        related_name="treatments",
+        db_index=False,
+        db_constraint=False,
     )
     arm = models.CharField(_("arm"), max_length=32, default="champion")
     rule_key = models.CharField(_("rule"), max_length=50, blank=True)
-    rule_name = models.CharField(_("rule name"), max_length=100, blank=True)
-    path = models.CharField(_("treatment path"), max_length=200, blank=True)
     started_on = models.DateField(_("in this treatment since"))
-    next_channel = models.CharField(_("next step"), max_length=16, blank=True)
-    next_script = models.CharField(_("script"), max_length=50, blank=True)
+    next_step = models.SmallIntegerField(_("next step"), null=True, blank=True)
+    next_channel = models.CharField(_("next channel"), max_length=16, blank=True)
     next_priority = models.SmallIntegerField(_("priority"), null=True, blank=True)
     next_due_on = models.DateField(_("next step due"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("case treatment")
         verbose_name_plural = _("case treatments")
-        constraints = [
-            models.UniqueConstraint(fields=["business_date", "case"], name="one_treatment_per_case_and_day"),
-        ]
-        indexes = [
-            models.Index(fields=["case", "business_date"], name="treatment_case_date_idx"),
-            models.Index(fields=["version", "arm"], name="treatment_version_arm_idx"),
-        ]
+        # No index by case: each run would scatter a million inserts over it. A case's current treatment
+        # is found by the key, on the date of the latest run.
+        indexes = [models.Index(fields=["version", "arm"], name="treatment_version_arm_idx")]
 
     def __str__(self) -> str:
-        return f"{self.business_date} case {self.case_id}: {self.rule_name or '-'}"
+        return f"{self.business_date} case {self.case_id}: {self.rule_key or '-'}"
+
+    def _rule(self) -> Any:
+        from doorstep.strategy.rules import RuleError, definition_from_json
+
+        cached = getattr(self, "_rule_cache", None)
+        if cached is None:
+            try:
+                rules = definition_from_json(self.version.definition or {}).rules_for(self.arm)
+            except RuleError:
+                rules = ()
+            rule = (
+                next((item for item in rules if item.key == self.rule_key), None) if self.rule_key else None
+            )
+            cached = (rules, rule)
+            self._rule_cache = cached
+        return cached
+
+    @property
+    def rule_name(self) -> str:
+        rule = self._rule()[1]
+        return rule.name if rule is not None else ""
+
+    @property
+    def path(self) -> str:
+        rule = self._rule()[1]
+        return rule.path_label() if rule is not None else ""
+
+    @property
+    def next_script(self) -> str:
+        rule = self._rule()[1]
+        if rule is None or self.next_step is None or self.next_step >= len(rule.steps):
+            return ""
+        return rule.steps[self.next_step].script
 
     @property
     def why(self) -> str:
-        """The matched rule's condition, read from the version that decided (versions never change once used)."""
+        """The arm and the condition of the first rule that was true, as the deciding version states them."""
         from doorstep.strategy.engine import why_text
-        from doorstep.strategy.rules import RuleError, definition_from_json
 
-        try:
-            definition = definition_from_json(self.version.definition or {})
-            rules = definition.rules_for(self.arm)
-        except RuleError:
-            return ""
-        return why_text(rules, self.rule_key, self.arm)
+        return why_text(self._rule()[0], self.rule_key, self.arm)
 
 
 class RunStatus(models.TextChoices):

@@ -130,14 +130,21 @@ def version_findings(version: StrategyVersion) -> list[r.Finding]:
 
 
 def case_treatment_current(*, user: User, case_id: int) -> CaseTreatment | None:
-    """The latest strategy decision for a case the user may see (404 otherwise)."""
+    """The case's decision in the latest strategy run, for a case the user may see (404 otherwise)."""
     case = portfolio_selectors.case_get(user=user, case_id=case_id)
+    latest = latest_run_date()
+    if latest is None:
+        return None
     return (
         CaseTreatment.objects.select_related("version__strategy")
-        .filter(case=case)
-        .order_by("-business_date")
+        .filter(business_date=latest, case=case)
         .first()
     )
+
+
+def latest_run_date() -> dt.date | None:
+    """The business date of the latest strategy decisions (read backwards along the table's key)."""
+    return CaseTreatment.objects.order_by("-business_date").values_list("business_date", flat=True).first()
 
 
 SCRIPT_SECTIONS = ("opening", "purpose", "questions", "options", "never_say")

@@ -309,17 +309,23 @@ def active_version() -> StrategyVersion | None:
     return StrategyVersion.objects.select_related("strategy").filter(status=VersionStatus.ACTIVE).first()
 
 
-def _previous_treatments(business_date: dt.date) -> pl.DataFrame:
+def _previous_treatments(business_date: dt.date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The latest earlier day's decisions, and the paths of the versions that took them."""
     latest = CaseTreatment.objects.filter(business_date__lt=business_date).aggregate(
         day=Max("business_date")
     )["day"]
     if latest is None:
-        return pl.DataFrame(schema=engine.PREVIOUS_SCHEMA)
-    return read_frame(
-        "SELECT case_id, arm, rule_key, path, started_on FROM strategy_casetreatment "  # noqa: S608 - only constants, dates and integers go into this SQL
+        return pl.DataFrame(schema=engine.PREVIOUS_SCHEMA), engine.path_table({})
+    previous = read_frame(
+        "SELECT case_id, version_id, arm, rule_key, started_on FROM strategy_casetreatment "  # noqa: S608 - a formatted date only
         f"WHERE business_date = '{latest.isoformat()}'",
         engine.PREVIOUS_SCHEMA,
     )
+    version_ids = previous["previous_version_id"].unique().to_list()
+    definitions = {
+        version.pk: definition_of(version) for version in StrategyVersion.objects.filter(pk__in=version_ids)
+    }
+    return previous, engine.path_table(definitions)
 
 
 def strategy_apply(*, actor: Actor, business_date: dt.date) -> dict[str, Any]:
@@ -335,7 +341,7 @@ def strategy_apply(*, actor: Actor, business_date: dt.date) -> dict[str, Any]:
     timings: dict[str, float] = {}
     started = time.perf_counter()
     cases = attributes.case_frame(business_date)
-    previous = _previous_treatments(business_date)
+    previous, previous_paths = _previous_treatments(business_date)
     timings["read_seconds"] = round(time.perf_counter() - started, 3)
     mark = time.perf_counter()
     decided = engine.treatments(
@@ -343,6 +349,7 @@ def strategy_apply(*, actor: Actor, business_date: dt.date) -> dict[str, Any]:
         version_id=version.pk,
         cases=cases,
         previous=previous,
+        previous_paths=previous_paths,
         business_date=business_date,
     )
     timings["decide_seconds"] = round(time.perf_counter() - mark, 3)

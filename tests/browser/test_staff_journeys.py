@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from playwright.sync_api import expect
 
 from doorstep.core.models import AuditEvent
 from tests import factories
 from tests.browser.conftest import log_in
 from tests.conftest import Cast
+from tests.portfolio import snapshots
 
 pytestmark = pytest.mark.browser
 
@@ -126,3 +129,32 @@ def test_the_language_switch_changes_the_page_between_chinese_and_english(
     page.click("button[lang='zh-hans']")
     expect(page.locator("h1")).to_have_text("案件")
     expect(page.locator("label[for='id_bucket']")).to_have_text("账龄")
+
+
+def test_a_manager_uploads_a_snapshot_and_the_status_page_follows_the_import(
+    desktop: Any, live_server: Any, live_cast: Cast, screenshot: Any, settings: Any, tmp_path: Path
+) -> None:
+    settings.DOORSTEP_UPLOAD_DIR = tmp_path
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    snapshot = tmp_path / "overdue-20261127.csv"
+    snapshot.write_text(
+        snapshots.csv_text([snapshots.loan("LBROWSER01", 601, name="蒋欣"), snapshots.loan("LBROWSER02", 602, days=120)]),
+        encoding="utf-8",
+    )
+    page = desktop
+    log_in(page, live_server, "manager")
+
+    page.click("nav >> text=数据导入")
+    page.set_input_files("#id_file", str(snapshot))
+    page.click("button.primary")
+    expect(page.locator("#import-status")).to_contain_text("自动刷新")
+    screenshot(page, "manager-import-waiting")
+
+    call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
+
+    # No reload: the status panel polls every two seconds and swaps itself for the result.
+    expect(page.locator("#import-status")).to_contain_text("逾期数据已导入", timeout=20_000)
+    expect(page.locator("#import-status")).to_contain_text("新立案件")
+    screenshot(page, "manager-import-done")
+    page.click("text=查看案件")
+    expect(page.locator("table.cases")).to_contain_text("蒋欣")

@@ -90,9 +90,9 @@ def test_a_drafted_rule_is_previewed_approved_by_a_second_manager_and_applied_by
     call_command("run_daily", "--date", day.isoformat(), "--wait")
 
     treatments = CaseTreatment.objects.filter(business_date=day, version=version)
-    assert list(treatments.values_list("rule_name", "next_channel", "next_script").distinct()) == [
+    assert {(t.rule_name, t.next_channel, t.next_script) for t in treatments} == {
         ("M2 大额上门", "call", "call_m2")
-    ]
+    }
     assert treatments.count() == 3
     page.goto(f"{live_server.url}/strategy/runs/")
     expect(page.locator("#runs")).to_contain_text(day.isoformat())

@@ -184,6 +184,7 @@ def test_compliance_edits_a_rule_and_a_new_version_judges_from_then_on(certified
         {"CN-T1": {"params": {"allowed_start": "22:00", "allowed_end": "08:00"}}},
         {"CN-F2": {"params": {"max_per_day": "three"}}},
         {"CN-XX": {"enabled": False}},
+        {"CN-T1": {"overridable": True}},
         {},
     ],
 )
@@ -348,3 +349,23 @@ def test_a_borrower_in_another_time_zone_is_judged_on_local_time(certified: Cast
     early = check(phone_call(certified.own_case, local("2026-11-30T09:00:00"), certified.collector))
     assert early.rule_ids == ("CN-T1",)
     assert early.earliest_allowed == local("2026-11-30T10:00:00")
+
+
+def test_a_us_third_party_is_asked_once_even_in_a_planners_batch(certified: Cast) -> None:
+    borrower = certified.own_case.borrower
+    borrower.time_zone = "America/New_York"
+    borrower.save()
+    services.case_jurisdiction_set(actor=certified.compliance, case=certified.own_case, jurisdiction="US", reason="US loan")
+    neighbour = dict(phone="12125550100", target="third_party", purpose="locate")
+    first, _ = record(certified.collector_user, phone_call(certified.own_case, local("2026-11-02T10:00:00", NEW_YORK), certified.collector, **neighbour))
+    assert first.verdict == Verdict.ALLOWED
+    again = phone_call(certified.own_case, local("2026-11-30T10:00:00", NEW_YORK), certified.collector, **neighbour)
+    single = check(again)
+    batch = services.check_many([again])[0]
+    # Without a validation notice five days after the first communication, US-V1 refuses as well.
+    assert single.rule_ids == batch.rule_ids == ("US-3P1", "US-V1")
+    services.borrower_facts_update(
+        actor=certified.compliance, borrower=borrower, reason="validation notice mailed",
+        validation_notice_at=local("2026-11-03T10:00:00", NEW_YORK),
+    )
+    assert check(again).rule_ids == services.check_many([again])[0].rule_ids == ("US-3P1",)

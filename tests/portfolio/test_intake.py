@@ -477,3 +477,9 @@ def test_a_short_line_in_the_middle_is_refused_naming_it(tmp_path) -> None:
     rejected = refused(tmp_path, "\n".join(lines).encode())
     assert [error.line for error in rejected.errors] == [3]
     assert "fields but the header has 19" in rejected.errors[0].reason
+
+
+def test_a_file_without_rows_is_refused_rather_than_curing_every_case(yesterday, tmp_path) -> None:
+    rejected = refused(tmp_path, snapshots.csv_text([]).encode(), snapshot_date=NEXT_DAY)
+    assert "no rows" in rejected.errors[0].reason
+    assert Case.objects.filter(status=CaseStatus.OPEN).count() == 2

@@ -51,6 +51,13 @@ def test_anonymous_visitors_are_sent_to_log_in(client: Client, cast: Cast) -> No
         assert response["Location"].startswith(reverse("core:login"))
 
 
+def test_an_htmx_request_after_the_session_ended_sends_the_whole_page_to_log_in(client: Client, cast: Cast) -> None:
+    response = client.get(CASES, {"bucket": "M2"}, HTTP_HX_REQUEST="true", HTTP_HX_CURRENT_URL="http://testserver/cases/?bucket=M1")
+
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == reverse("core:login") + "?next=%2Fcases%2F%3Fbucket%3DM1"
+
+
 def test_manager_sees_every_case_with_the_bucket_summary(client: Client, cast: Cast) -> None:
     response = logged_in(client, cast.manager).get(CASES)
 
@@ -71,6 +78,7 @@ def test_a_collector_sees_only_their_own_cases_and_only_themself_as_collector(cl
     assert case_ids(response) == {cast.own_case.pk}
     assert "刘洋" not in text(response)
     assert list(response.context["form"].fields["collector"].queryset) == [cast.collector]
+    assert 'id="id_collector"' not in text(response)  # nothing to choose: the list is theirs alone
     assert client.get(reverse("portfolio:case_detail", args=[cast.colleagues_case.pk])).status_code == 404
 
 
@@ -86,6 +94,7 @@ def test_a_team_lead_sees_their_team_and_filters_by_its_collectors(client: Clien
 
     assert case_ids(response) == {cast.colleagues_case.pk}
     assert set(response.context["form"].fields["collector"].queryset) == {cast.collector, cast.other_collector}
+    assert 'id="id_collector"' in text(response)
 
 
 def test_an_outsider_without_a_role_is_refused_on_a_translated_page(client: Client, cast: Cast) -> None:
@@ -143,6 +152,15 @@ def test_search_finds_a_borrower_by_name_customer_number_or_loan_number(client: 
     assert case_ids(client.get(CASES, {"query": borrower.customer_id})) == {cast.colleagues_case.pk}
     assert case_ids(client.get(CASES, {"query": loan.loan_id})) == {cast.colleagues_case.pk}
     assert case_ids(client.get(CASES, {"query": "nobody-at-all"})) == set()
+
+
+def test_searching_for_a_colleagues_borrower_finds_nothing(client: Client, cast: Cast) -> None:
+    client = logged_in(client, cast.collector_user)
+    borrower = cast.colleagues_case.borrower
+
+    assert case_ids(client.get(CASES, {"query": borrower.customer_id})) == set()
+    assert case_ids(client.get(CASES, {"query": borrower.name})) == set()
+    assert case_ids(client.get(CASES, {"query": cast.colleagues_case.loans.get().loan_id})) == set()
 
 
 def test_bad_filter_values_are_explained_and_narrow_nothing(client: Client, cast: Cast) -> None:
@@ -219,6 +237,7 @@ def test_htmx_requests_get_only_the_results_fragment(client: Client, cast: Cast)
     full = client.get(CASES, {"bucket": "M2"})
     assert "<html" in text(full)
     assert 'hx-push-url="true"' in text(full)
+    assert text(full).count('aria-sort="descending"') == 1  # days past due, the default order
 
 
 # --- The case page ---
@@ -262,7 +281,8 @@ def test_the_case_page_shows_its_histories_and_ledger_newest_first(client: Clien
     assert "M1 → M2" in page
     assert "分期还款方案" in page
     assert page.index("promise") < page.index("no_answer")
-    assert "portfolio.case.arrangement" in page  # the audit trail, visible to a manager
+    assert "状态变更为“还款方案执行中”" in page  # the audit trail, visible to a manager
+    assert "portfolio.case.arrangement" in page
 
 
 def test_the_audit_trail_is_shown_only_to_those_who_may_read_it(client: Client, cast: Cast) -> None:
@@ -368,9 +388,12 @@ def snapshot_file(rows: list[dict[str, str]], name: str = "逾期数据-20261127
 
 
 def run_worker() -> None:
+    """Run the queued import as the worker process would. The worker manages its own transactions,
+    so the tests that call it use a committing database (`transaction=True`)."""
     call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_manager_uploads_a_snapshot_and_watches_it_import(client: Client, cast: Cast, uploads) -> None:  # type: ignore[no-untyped-def]
     client = logged_in(client, cast.manager)
     rows = [snapshots.loan("LWEB0001", 501, name="冯刚"), snapshots.loan("LWEB0002", 502, name="褚红", days=95)]
@@ -399,7 +422,9 @@ def test_a_manager_uploads_a_snapshot_and_watches_it_import(client: Client, cast
     assert dict(done.context["summary"])["新立案件"] == 2
     assert SnapshotImport.objects.filter(snapshot_date=dt.date(2026, 11, 27)).exists()
     listing = text(client.get(reverse("portfolio:snapshot_imports")))
-    assert "2026-11-27" in listing and stored.name in listing
+    # The file is kept under a random name; the pages show the name it was sent with.
+    assert "2026-11-27" in listing and "逾期数据-20261127.csv" in listing
+    assert ("文件", "逾期数据-20261127.csv") in done.context["summary"]
     assert case_ids(client.get(CASES, {"query": "冯刚"}))
     # A full file without the cast's loans means those borrowers were brought current.
     assert case_ids(client.get(CASES, {"status": "cured"})) == {
@@ -407,6 +432,7 @@ def test_a_manager_uploads_a_snapshot_and_watches_it_import(client: Client, cast
     }
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_rejected_snapshot_shows_its_problems_with_personal_data_masked(client: Client, cast: Cast, uploads) -> None:  # type: ignore[no-untyped-def]
     client = logged_in(client, cast.manager)
     bad_id = "110101199003071230"  # the check character should be 4

@@ -88,8 +88,8 @@ def test_lightgbm_round_trips_through_bytes(model, cases):
 
 def test_the_same_seed_trains_the_same_model(cases):
     frame, paid = cases
-    first = GradientBoostingModel(rounds=30, parameters=SMALL, threads=2, seed=11).fit(frame, paid)
-    second = GradientBoostingModel(rounds=30, parameters=SMALL, threads=2, seed=11).fit(frame, paid)
+    first = GradientBoostingModel(rounds=15, parameters=SMALL, threads=2, seed=11).fit(frame, paid)
+    second = GradientBoostingModel(rounds=15, parameters=SMALL, threads=2, seed=11).fit(frame, paid)
     assert first.to_bytes() == second.to_bytes()
 
 

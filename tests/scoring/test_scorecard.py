@@ -170,3 +170,12 @@ def test_categories_are_binned_by_their_payment_rate():
     assert model.predict_proba(pl.DataFrame({"channel": [1.0]}))[0] > model.predict_proba(
         pl.DataFrame({"channel": [2.0]})
     )[0]
+
+
+def test_a_category_never_seen_in_training_scores_as_missing():
+    rng = np.random.default_rng(6)
+    channel = rng.integers(1, 4, 3000).astype(float)
+    paid = (rng.uniform(0, 1, 3000) < np.array([0.0, 0.8, 0.3, 0.6])[channel.astype(int)]).astype(int)
+    model = ScorecardModel(categorical=["channel"]).fit(pl.DataFrame({"channel": channel}), paid)
+    unseen = pl.DataFrame({"channel": [9.0]})
+    assert model.score_points(unseen)[0] == pytest.approx(model.score_points(pl.DataFrame({"channel": [None]}))[0])

@@ -123,13 +123,22 @@ def test_a_step_that_fails_inside_its_transaction_writes_nothing(active_strategy
     assert DailyRunStep.objects.get(name="strategy").status == RunStatus.FAILED
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the worker opens and closes connections
-def test_without_wait_the_chain_is_queued_and_the_database_worker_runs_every_step(active_strategy) -> None:  # type: ignore[no-untyped-def]
+def test_without_wait_the_first_step_is_queued_for_the_database_worker(active_strategy) -> None:  # type: ignore[no-untyped-def]
+    from django_tasks_db.models import DBTaskResult
+
     output = run_daily("--date", DAY.isoformat())
 
     assert "queued" in output
     assert DailyRun.objects.get(business_date=DAY).status == RunStatus.PENDING
-    call_command("db_worker", batch=True, startup_delay=False, reload=False, interval=0)
+    queued = DBTaskResult.objects.get()
+    assert queued.task_path == "doorstep.strategy.tasks.daily_run_step"
+    assert queued.args_kwargs["args"][1] == "intake"
+
+
+def test_each_queued_step_enqueues_the_next_until_the_chain_is_done(active_strategy, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+    run_daily("--date", DAY.isoformat())
 
     run = DailyRun.objects.get(business_date=DAY)
     assert run.status == RunStatus.SUCCEEDED

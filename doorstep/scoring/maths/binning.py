@@ -75,10 +75,14 @@ class FeatureBinning:
     def bin_index(self, values: NDArray[np.float64]) -> NDArray[np.intp]:
         missing = np.isnan(values)
         if self.categorical:
-            index = np.full(values.shape, self.missing_bin, dtype=np.intp)
-            for position, group in enumerate(self.categories):
-                index[np.isin(values, group)] = position
-            return index
+            known = [(code, position) for position, group in enumerate(self.categories) for code in group]
+            if not known:
+                return np.full(values.shape, self.missing_bin, dtype=np.intp)
+            known.sort()
+            codes = np.array([code for code, _ in known])
+            bins = np.array([position for _, position in known], dtype=np.intp)
+            at = np.minimum(np.searchsorted(codes, values), codes.size - 1)
+            return np.where(codes[at] == values, bins[at], self.missing_bin)
         index = np.searchsorted(np.asarray(self.edges, dtype=np.float64), values, side="left")
         index[missing] = self.missing_bin
         return index

@@ -163,19 +163,22 @@ class GradientBoostingModel:
     def contributions(self, X: Features) -> NDArray[np.float64]:
         """Each feature's contribution to the log-odds of paying (columns in ``feature_names`` order)."""
         booster, matrix = self._ready(X)
+        return self._contributions(booster, matrix)
+
+    def _contributions(self, booster: lightgbm.Booster, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
         explainer = self._tree_explainer(booster)
         if explainer is None:
             used = np.asarray(booster.predict(matrix, pred_contrib=True, num_threads=self.threads))[:, :-1]
         else:
-            used = explainer.contributions(matrix)
+            used = explainer.contributions(matrix, threads=self.threads)
         effects = np.zeros((matrix.shape[0], len(self._feature_names)), dtype=np.float64)
         for position, name in enumerate(self._used):
             effects[:, self._feature_names.index(name)] = used[:, position]
         return effects
 
     def reason_codes(self, X: Features, top: int = 3) -> ReasonCodes:
-        _, matrix = self._ready(X)
-        effects = self.contributions(X)
+        booster, matrix = self._ready(X)
+        effects = self._contributions(booster, matrix)
         factors, impacts = top_negative(effects, top)
         direction = np.full(effects.shape, DIRECTION_CATEGORY, dtype=np.int8)
         for position, name in enumerate(self._used):

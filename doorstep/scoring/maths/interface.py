@@ -110,7 +110,11 @@ def feature_matrix(X: Features, feature_names: Sequence[str] | None = None) -> t
         if missing:
             raise ModelError(f"missing feature columns: {', '.join(missing)}")
         selected = X.select(names)
-        not_numeric = [name for name, dtype in selected.schema.items() if not dtype.is_numeric()]
+        not_numeric = [
+            name
+            for name, dtype in selected.schema.items()
+            if not (dtype.is_numeric() or dtype in (pl.Boolean, pl.Null))
+        ]
         if not_numeric:
             raise ModelError(f"feature columns must be numeric (encode categories as numbers): {', '.join(not_numeric)}")
         matrix = selected.cast(pl.Float64).to_numpy()

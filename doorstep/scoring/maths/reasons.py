@@ -115,6 +115,7 @@ FACTORS: dict[str, FactorText] = {
         "label": {"en": "Worst arrears (6 months)", "zh-Hans": "近六个月最长逾期"},
         "high": {"en": "Seriously behind in the last six months", "zh-Hans": "近六个月曾严重逾期"},
         "low": {"en": "No serious arrears in the last six months", "zh-Hans": "近六个月无严重逾期"},
+        "category": {"en": "Late or partial repayments in the last six months", "zh-Hans": "近六个月有逾期或未足额还款"},
     },
     "months_overdue_6m": {
         "label": {"en": "Months overdue (6 months)", "zh-Hans": "近六个月逾期月数"},
@@ -223,6 +224,7 @@ for _n, _when in _WHEN.items():
         "label": {"en": f"Repayment {_when['en']}", "zh-Hans": f"{_when['zh-Hans']}还款状态"},
         "high": {"en": f"Behind on repayment {_when['en']}", "zh-Hans": f"{_when['zh-Hans']}还款逾期"},
         "low": {"en": f"Repayment pattern {_when['en']} that pays less often", "zh-Hans": f"{_when['zh-Hans']}的还款方式还款率较低"},
+        "category": {"en": f"Late or partial repayment {_when['en']}", "zh-Hans": f"{_when['zh-Hans']}还款逾期或未足额还款"},
     }
     FACTORS[f"bill_amount_m{_n}"] = {
         "label": {"en": f"Statement balance {_when['en']}", "zh-Hans": f"{_when['zh-Hans']}账单金额"},

@@ -16,6 +16,7 @@ Features off the path are dummies. Summing the leaves' Shapley values gives the 
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
@@ -167,14 +168,27 @@ class TreeExplainer:
         self.trees = tuple(_parse_tree(tree["tree_structure"]) for tree in dumped_model["tree_info"])
         self.expected_value = sum(tree.expected_value for tree in self.trees)
 
-    def contributions(self, matrix: NDArray[np.float64]) -> NDArray[np.float64]:
-        """``rows by features`` contributions; each row's sum plus ``expected_value`` is its raw score."""
+    def contributions(self, matrix: NDArray[np.float64], threads: int = 1) -> NDArray[np.float64]:
+        """``rows by features`` contributions; each row's sum plus ``expected_value`` is its raw score.
+
+        Chunks of rows are independent and numpy releases the GIL on whole-array work, so ``threads``
+        chunks run at once.
+        """
         rows = matrix.shape[0]
         # Feature-major while adding up, so each feature's running total is one contiguous array.
         result = np.zeros((self.feature_count, rows))
-        for start in range(0, rows, ROWS_PER_CHUNK):
+
+        def add(start: int) -> None:
             chunk = np.ascontiguousarray(matrix[start : start + ROWS_PER_CHUNK].T)
             self._add_chunk(chunk, result[:, start : start + ROWS_PER_CHUNK])
+
+        starts = range(0, rows, ROWS_PER_CHUNK)
+        if threads > 1 and len(starts) > 1:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
+                list(pool.map(add, starts))
+        else:
+            for start in starts:
+                add(start)
         return np.ascontiguousarray(result.T)
 
     def _add_chunk(self, columns: NDArray[np.float64], out: NDArray[np.float64]) -> None:
