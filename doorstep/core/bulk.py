@@ -12,7 +12,8 @@ money already as decimal text or integer fen, so that what reaches the database 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 
 import polars as pl
 from django.db import connections
@@ -279,3 +280,57 @@ def _sqlite_series(
 def execute(sql: str, *, using: str = "default") -> None:
     """Run one statement that has no parameters (a lock, an index hint) on the import's connection."""
     _raw_cursor(using).execute(sql)
+
+
+@contextmanager
+def checks_deferred_for_bulk_load(
+    tables: Sequence[str], *, when: bool = True, using: str = "default"
+) -> Iterator[None]:
+    """For a large load on PostgreSQL, take the secondary indexes, unique and foreign keys off `tables`, and
+    build them again at the end.
+
+    Left in place, each inserted row updates every index at a random spot and queues its own referential
+    check, run one at a time at commit: for a million-row load that is most of its time. Built again
+    afterwards, each index is one sort and each key one set-based check, and every row is still verified
+    (a duplicate or a dangling reference fails the load with an IntegrityError). Must run inside the
+    caller's transaction: everything is dropped and re-created in it, so a failure rolls back with the
+    schema intact, and no other transaction sees the tables without them (they stay locked until commit).
+    Elsewhere, or when `when` is false, does nothing.
+    """
+    if not when or _vendor(using) != "postgresql":
+        yield
+        return
+    # Django's cursor, so that a duplicate or dangling reference found at the end is an IntegrityError.
+    cursor = connections[using].cursor()
+    foreign_keys: list[tuple[str, str, str]] = []
+    unique_keys: list[tuple[str, str, str]] = []
+    indexes: list[tuple[str, str]] = []
+    for table in tables:
+        cursor.execute(
+            "SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype IN ('f', 'u') ORDER BY conname",
+            [table],
+        )
+        for name, kind, definition in cursor.fetchall():
+            (foreign_keys if kind == "f" else unique_keys).append((table, name, definition))
+        cursor.execute(
+            "SELECT index.relname, pg_get_indexdef(index.oid) FROM pg_index entry "
+            "JOIN pg_class index ON index.oid = entry.indexrelid "
+            "WHERE entry.indrelid = %s::regclass AND NOT entry.indisprimary "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = entry.indexrelid) "
+            "ORDER BY index.relname",
+            [table],
+        )
+        indexes.extend(cursor.fetchall())
+    for table, name, _definition in [*foreign_keys, *unique_keys]:
+        cursor.execute(f"ALTER TABLE {_quote(using, table)} DROP CONSTRAINT {_quote(using, name)}")
+    for name, _definition in indexes:
+        cursor.execute(f"DROP INDEX {_quote(using, name)}")
+    yield
+    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    for _name, definition in indexes:
+        cursor.execute(definition)
+    for table, name, definition in [*unique_keys, *foreign_keys]:
+        cursor.execute(
+            f"ALTER TABLE {_quote(using, table)} ADD CONSTRAINT {_quote(using, name)} {definition}"
+        )

@@ -73,6 +73,8 @@ MASKED_COLUMNS: dict[str, Callable[[str], str]] = {"national_id": mask_national_
 MAX_KEPT_ERRORS = 1000
 LINE = "_line"
 ENCRYPT_CHUNK_ROWS = 50_000
+# From this many new loans on, indexes and keys are built once at the end of the load (core.bulk).
+BULK_LOAD_NEW_LOANS = 100_000
 UTF8_BOM = codecs.BOM_UTF8
 ProgressCallback = Callable[[str, int, int], None]
 
@@ -1272,7 +1274,12 @@ def write_changes(
     writer = _Writer(
         snapshot, state, actor_id=actor_id, actor_label=actor_label, now=now, using=using, progress=progress
     )
-    return writer.run()
+    known_loans = snapshot.loans.join(state.loans.select("loan_id"), on="loan_id", how="semi").height
+    tables = [_table(model) for model in (Borrower, Case, Loan, BucketMove, CaseStatusChange)]
+    with bulk.checks_deferred_for_bulk_load(
+        tables, when=snapshot.rows - known_loans >= BULK_LOAD_NEW_LOANS, using=using
+    ):
+        return writer.run()
 
 
 def lock_imports(*, using: str = "default") -> None:

@@ -105,7 +105,7 @@ def test_read_frame_gives_typed_columns_with_exact_money_and_nulls() -> None:
         ),
     )
     frame = bulk.read_frame(
-        f"SELECT customer_id, name, CAST(ROUND(latitude * 1000000) AS BIGINT), created_at FROM {TABLE} "  # noqa: S608
+        f"SELECT customer_id, name, CAST(ROUND(latitude * 1000000) AS BIGINT), created_at FROM {TABLE} "
         "ORDER BY customer_id",
         {"customer_id": pl.String, "name": pl.String, "latitude": pl.Int64, "created_on": pl.Date},
     )
@@ -116,5 +116,56 @@ def test_read_frame_gives_typed_columns_with_exact_money_and_nulls() -> None:
 
 
 def test_read_frame_of_no_rows_is_an_empty_typed_frame() -> None:
-    frame = bulk.read_frame(f"SELECT id FROM {TABLE}", {"id": pl.Int64})  # noqa: S608
+    frame = bulk.read_frame(f"SELECT id FROM {TABLE}", {"id": pl.Int64})
     assert frame.height == 0 and frame.schema == pl.Schema({"id": pl.Int64})
+
+
+def _foreign_keys(table: str) -> set[str]:
+    """The table's foreign and unique keys and its indexes, by name."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass AND contype IN ('f', 'u')",
+            [table],
+        )
+        keys = {name for (name,) in cursor.fetchall()}
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE tablename = %s AND indexname NOT LIKE '%%pkey'", [table]
+        )
+        return keys | {name for (name,) in cursor.fetchall()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_load_puts_indexes_and_keys_back_and_still_refuses_dangling_or_duplicate_rows() -> None:
+    from django.db import IntegrityError, connection, transaction
+
+    from doorstep.portfolio.models import Loan
+
+    if connection.vendor != "postgresql":
+        pytest.skip("foreign keys are lifted only on PostgreSQL")
+    table = Loan._meta.db_table
+    keys = _foreign_keys(table)
+    assert keys, "the loan table has foreign keys"
+    with transaction.atomic(), bulk.checks_deferred_for_bulk_load([table]):
+        assert _foreign_keys(table) == set()
+    assert _foreign_keys(table) == keys
+
+    with pytest.raises(IntegrityError), transaction.atomic(), bulk.checks_deferred_for_bulk_load([table]):
+        bulk.execute(
+            f"INSERT INTO {table} (loan_id, borrower_id, branch_code, product_code, currency, principal, "
+            "outstanding_principal, overdue_principal, overdue_interest, penalty_interest, days_past_due, "
+            "bucket, classification, is_overdue, snapshot_date, updated_at) VALUES ('L-dangling', 999999, "
+            "'CD0101', 'XFD', 'CNY', 1, 1, 0, 0, 0, 0, '', 'pass', false, '2026-11-27', now())"
+        )
+    assert _foreign_keys(table) == keys
+    assert not Loan.objects.filter(loan_id="L-dangling").exists()
+
+    borrowers_table = Borrower._meta.db_table
+    with (
+        pytest.raises(IntegrityError),
+        transaction.atomic(),
+        bulk.checks_deferred_for_bulk_load([borrowers_table]),
+    ):
+        bulk.bulk_insert(table=borrowers_table, frame=borrowers({}, {"name": "李娜"}))
+    assert not Borrower.objects.exists()
