@@ -24,8 +24,15 @@ lint: setup
 	$(VENV)/bin/ruff check doorstep tests bench
 	$(VENV)/bin/doorstep makemigrations --check --dry-run
 
+# Every benchmark at the size its goal names; each prints its figures and its in-run baseline.
+BENCH_PG ?= postgres://postgres@127.0.0.1:5432
 bench: setup
-	$(PY) bench/intake.py --accounts 100000 --database sqlite:///var/bench.sqlite3
+	$(PY) bench/intake.py --accounts 1000000 --database $(BENCH_PG)/doorstep_bench_intake
+	$(PY) bench/intake.py --accounts 100000 --database sqlite:///var/bench-intake.sqlite3
+	$(PY) bench/strategy.py --cases 1000000 --database $(BENCH_PG)/doorstep_bench_strategy
+	$(PY) bench/compliance.py --events 10000000 --borrowers 1000000 --database $(BENCH_PG)/doorstep_bench_compliance
+	$(PY) bench/routing.py --instances ../shared/data/vrptw/solomon --seconds 5 --out var/bench-routing.csv --routes-out var/bench-routes.json
+	$(PY) bench/scoring.py
 
 messages: setup
 	cd doorstep && ../$(VENV)/bin/doorstep makemessages -l zh_Hans --no-obsolete && ../$(VENV)/bin/doorstep compilemessages

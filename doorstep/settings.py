@@ -229,3 +229,14 @@ DOORSTEP_CLASSIFICATION: list[tuple[str, int, int | None]] = [
 DOORSTEP_DEFAULT_CURRENCY = "CNY"
 DOORSTEP_JURISDICTION = env_str("DOORSTEP_JURISDICTION", "CN")
 DOORSTEP_SITE_NAME = _("Doorstep")
+
+# Where Doorstep keeps files: uploaded snapshots, demo files, the strategy's daily attribute frames.
+DOORSTEP_VAR_DIR = Path(env_str("DOORSTEP_VAR_DIR", str(BASE_DIR / "var")))
+DOORSTEP_UPLOAD_DIR = DOORSTEP_VAR_DIR / "uploads"
+DOORSTEP_DEMO_DIR = DOORSTEP_VAR_DIR / "demo"
+DOORSTEP_STRATEGY_FRAMES_DIR = DOORSTEP_VAR_DIR / "strategy-frames"
+DOORSTEP_UPLOAD_MAX_BYTES = env_int("DOORSTEP_UPLOAD_MAX_BYTES", 512 * 1024 * 1024)
+# Uploaded snapshots go to a temporary file on disk past this size, never whole into memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Failed API token attempts from one address before it is locked out for LOGIN_LOCKOUT_SECONDS.
+API_AUTH_MAX_FAILURES = env_int("DOORSTEP_API_AUTH_MAX_FAILURES", 10)

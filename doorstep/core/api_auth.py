@@ -35,7 +35,7 @@ def _failure_key(ip_address: str | None) -> str:
 
 
 def _max_failures() -> int:
-    return int(getattr(settings, "API_AUTH_MAX_FAILURES", settings.LOGIN_MAX_FAILURES * 2))
+    return int(settings.API_AUTH_MAX_FAILURES)
 
 
 def token_auth_locked(ip_address: str | None) -> bool:

@@ -21,11 +21,11 @@ ENCODINGS = ("utf-8", "gbk", "gb18030")
 
 
 def upload_directory() -> Path:
-    return Path(getattr(settings, "DOORSTEP_UPLOAD_DIR", settings.BASE_DIR / "var" / "uploads"))
+    return Path(settings.DOORSTEP_UPLOAD_DIR)
 
 
 def upload_max_bytes() -> int:
-    return int(getattr(settings, "DOORSTEP_UPLOAD_MAX_BYTES", 512 * 1024 * 1024))
+    return int(settings.DOORSTEP_UPLOAD_MAX_BYTES)
 
 
 def snapshot_upload(

@@ -174,9 +174,7 @@ def _contains(territory: Territory) -> pl.Expr:
 
 
 def frames_directory() -> Path:
-    return Path(
-        getattr(settings, "DOORSTEP_STRATEGY_FRAMES_DIR", settings.BASE_DIR / "var" / "strategy-frames")
-    )
+    return Path(settings.DOORSTEP_STRATEGY_FRAMES_DIR)
 
 
 def saved_frame_path(business_date: dt.date) -> Path:

@@ -191,7 +191,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-serve", action="store_true", help="set everything up, then stop")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if getattr(settings, "PRODUCTION", False):
+        if settings.PRODUCTION:
             raise CommandError("`doorstep demo` creates logins with published passwords; it never runs in production.")
         verbosity = int(options["verbosity"])
         self.step("Migrating the database")

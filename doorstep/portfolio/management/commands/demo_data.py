@@ -36,7 +36,7 @@ def iso_date(text: str) -> dt.date:
 
 
 def default_snapshot_path(*, accounts: int, seed: int, snapshot_date: dt.date, file_format: str) -> Path:
-    directory = Path(getattr(settings, "DOORSTEP_DEMO_DIR", Path(settings.BASE_DIR) / "var" / "demo"))
+    directory = Path(settings.DOORSTEP_DEMO_DIR)
     return directory / f"snapshot-{snapshot_date.isoformat()}-{accounts}-{seed}.{file_format}"
 
 
