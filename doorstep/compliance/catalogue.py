@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001
 """The shipped rule sets, from the compliance rule table (docs/compliance-research.md). Plain data.
 
 Each entry: rule id, the evaluator in `rules.py` that enforces it ("" for rules enforced while

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001
 """The sentences behind the rules' reason codes, in the reader's language."""
 
 from __future__ import annotations

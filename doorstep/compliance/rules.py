@@ -1,4 +1,3 @@
-# ruff: noqa: RUF002
 """The contact rules as pure functions over plain data. No Django here.
 
 `evaluate()` takes a proposed contact, the borrower's facts, the relevant ledger history and the

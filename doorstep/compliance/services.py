@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001
 """The compliance gate and every write to the contact ledger and the rule sets.
 
 `check()` is read-only and fast: one indexed query reads the case, the borrower's flags and the

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001
 """The compliance officer finds a refused contact and the team lead's override in the report, in a browser."""
 
 from __future__ import annotations

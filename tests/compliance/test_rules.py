@@ -1,4 +1,3 @@
-# ruff: noqa: RUF003
 """The pure rule core, rule by rule, at the boundaries. No database."""
 
 from __future__ import annotations

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001
 """The gate against the database: the ledger, overrides, rule set versions, retention."""
 
 from __future__ import annotations

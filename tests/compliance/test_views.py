@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001
 """The compliance pages as their users meet them."""
 
 from __future__ import annotations

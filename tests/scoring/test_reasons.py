@@ -34,7 +34,7 @@ def test_monthly_factors_name_the_month():
 
 def test_categories_and_missing_values_are_described_from_the_label():
     assert reason_sentence("purpose", "category", "en") == "Loan purpose: a group that pays less often"
-    assert reason_sentence("days_past_due", "missing", "zh-Hans") == "逾期天数：缺少记录"  # noqa: RUF001
+    assert reason_sentence("days_past_due", "missing", "zh-Hans") == "逾期天数：缺少记录"
 
 
 def test_an_unknown_factor_still_reads_sensibly():

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (full-width punctuation is correct in Chinese text)
+
 """Reason codes in words a collector understands, in English and Simplified Chinese.
 
 A reason is a factor (a model feature) and the side its value lay on when it lowered the chance of
