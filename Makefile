@@ -33,6 +33,7 @@ bench: setup
 	$(PY) bench/compliance.py --events 10000000 --borrowers 1000000 --database $(BENCH_PG)/doorstep_bench_compliance
 	$(PY) bench/routing.py --instances ../shared/data/vrptw/solomon --seconds 5 --out var/bench-routing.csv --routes-out var/bench-routes.json
 	$(PY) bench/scoring.py
+	$(PY) bench/case_list.py --cases 1000000 --database $(BENCH_PG)/doorstep_bench_case_list
 
 messages: setup
 	cd doorstep && ../$(VENV)/bin/doorstep makemessages -l zh_Hans --no-obsolete && ../$(VENV)/bin/doorstep compilemessages

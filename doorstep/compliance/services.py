@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -450,10 +451,10 @@ def _parse_blackouts(raw: Any) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
 
 
 def _as_datetime(value: Any) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        if isinstance(value, dt.datetime) and timezone.is_naive(value):
-            return value.replace(tzinfo=dt.UTC)
-        return value
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=dt.UTC) if timezone.is_naive(value) else value
     parsed = dt.datetime.fromisoformat(str(value))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
@@ -474,6 +475,7 @@ def _zone(name: str) -> ZoneInfo:
     return zone
 
 
+@lru_cache(maxsize=64)
 def _facts_sql(case_count: int) -> str:
     placeholders = ", ".join(["%s"] * case_count)
     # Only "%s" placeholders are interpolated into the text; every value is a bound parameter.
@@ -492,6 +494,44 @@ def _facts_sql(case_count: int) -> str:
                  ON e.borrower_id = c.borrower_id AND e.started_at >= %s AND e.started_at < %s
          WHERE c.id IN ({placeholders})
     """  # noqa: S608
+
+
+def _borrower_facts(columns: tuple[Any, ...]) -> rules.BorrowerFacts:
+    """The borrower's facts from the gate query's columns, `b.time_zone` through `f.do_not_contact`."""
+    (time_zone, is_vulnerable, is_deceased, has_dispute, do_not_visit, consent_outside_hours, is_unreachable,
+     is_incapacitated, workplace_contact_forbidden, cease_requested, grievance_pending, outsourcing_notice_at,
+     first_contact_at, validation_notice_at, contact_windows, blackouts, do_not_contact) = columns
+    return rules.BorrowerFacts(
+        zone=_zone(time_zone),
+        is_vulnerable=bool(is_vulnerable),
+        is_deceased=bool(is_deceased),
+        has_dispute=bool(has_dispute),
+        do_not_visit=bool(do_not_visit),
+        consent_outside_hours=bool(consent_outside_hours),
+        is_unreachable=bool(is_unreachable),
+        is_incapacitated=bool(is_incapacitated),
+        workplace_contact_forbidden=bool(workplace_contact_forbidden),
+        cease_requested=bool(cease_requested),
+        grievance_pending=bool(grievance_pending),
+        outsourcing_notice_at=_as_datetime(outsourcing_notice_at),
+        first_contact_at=_as_datetime(first_contact_at),
+        validation_notice_at=_as_datetime(validation_notice_at),
+        contact_windows=_parse_windows(contact_windows) if contact_windows not in (None, "[]", []) else (),
+        blackouts=_parse_blackouts(blackouts) if blackouts not in (None, "[]", []) else (),
+        do_not_contact=frozenset(_as_json(do_not_contact)) if do_not_contact else frozenset(),
+    )
+
+
+# Most borrowers share one of a few combinations of flags (most have no compliance row at all), and
+# the facts are immutable, so equal columns share one BorrowerFacts.
+_borrower_facts_shared = lru_cache(maxsize=4096)(_borrower_facts)
+
+
+def _borrower_facts_of(columns: tuple[Any, ...]) -> rules.BorrowerFacts:
+    try:
+        return _borrower_facts_shared(columns)
+    except TypeError:  # JSON columns decoded to lists cannot be a cache key
+        return _borrower_facts(columns)
 
 
 @dataclass
@@ -557,25 +597,7 @@ def _load_case_facts(case_ids: Sequence[int], since: dt.datetime, until: dt.date
         case_id = row[0]
         entry = loaded.get(case_id)
         if entry is None:
-            facts = rules.BorrowerFacts(
-                zone=_zone(row[2]),
-                is_vulnerable=bool(row[3]),
-                is_deceased=bool(row[4]),
-                has_dispute=bool(row[5]),
-                do_not_visit=bool(row[6]),
-                consent_outside_hours=bool(row[7]),
-                is_unreachable=bool(row[8]),
-                is_incapacitated=bool(row[9]),
-                workplace_contact_forbidden=bool(row[10]),
-                cease_requested=bool(row[11]),
-                grievance_pending=bool(row[12]),
-                outsourcing_notice_at=_as_datetime(row[13]),
-                first_contact_at=_as_datetime(row[14]),
-                validation_notice_at=_as_datetime(row[15]),
-                contact_windows=_parse_windows(row[16]) if row[16] not in (None, "[]", []) else (),
-                blackouts=_parse_blackouts(row[17]) if row[17] not in (None, "[]", []) else (),
-                do_not_contact=frozenset(_as_json(row[18])),
-            )
+            facts = _borrower_facts_of(row[2:19])
             entry = loaded[case_id] = _CaseFacts(row[1], facts, row[19] or default_jurisdiction(), [], set())
         if row[20] is not None and row[20] not in entry.seen:
             entry.seen.add(row[20])
@@ -646,7 +668,7 @@ def _pure_action(action: ContactAction, collectors: Mapping[int, rules.Collector
         contact_point=action.contact_point_hash,
         debt_key=action.debt_key,
         place=action.place,
-        collectors=tuple(collectors[collector_id] for collector_id in action.collector_ids),
+        collectors=tuple([collectors[collector_id] for collector_id in action.collector_ids]),
         discloses_debt=action.discloses_debt,
         recorded=action.recorded,
         enters_residence=action.enters_residence,
@@ -695,12 +717,13 @@ def check(action: ContactAction) -> ContactVerdict:
     """The verdict on one proposed contact. Reads only; record the attempt with `contact_record`."""
     action.validate()
     collectors = _collector_facts(action.collector_ids) if action.collector_ids else {}
-    reach = max(MIN_REACH, _loaded_rule_set(default_jurisdiction()).lookback)
+    jurisdiction = default_jurisdiction()
+    reach = max(MIN_REACH, _loaded_rule_set(jurisdiction).lookback)
     loaded = _load_case_facts([action.case_id], action.start - reach, action.start + reach)
     case_facts = loaded.get(action.case_id)
     if case_facts is None:
         raise ComplianceError(_("No such case: %(id)s.") % {"id": action.case_id})
-    if case_facts.jurisdiction != default_jurisdiction():
+    if case_facts.jurisdiction != jurisdiction:
         lookback = _loaded_rule_set(case_facts.jurisdiction).lookback
         if lookback > reach:
             loaded = _load_case_facts([action.case_id], action.start - lookback, action.start + lookback)
