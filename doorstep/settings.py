@@ -40,6 +40,9 @@ def database_from_url(url: str) -> dict[str, object]:
     if parsed.scheme == "sqlite":
         path = unquote(parsed.path[1:] if parsed.path.startswith("/") else parsed.path)
         name = ":memory:" if path in {"", ":memory:"} else str(BASE_DIR / path if not path.startswith("/") else path)
+        if name != ":memory:":
+            # A fresh checkout has no var/ yet; SQLite creates the file but not its folder.
+            Path(name).parent.mkdir(parents=True, exist_ok=True)
         return {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": name,

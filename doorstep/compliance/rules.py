@@ -224,8 +224,13 @@ def _at(day: dt.date, when: dt.time, zone: dt.tzinfo) -> dt.datetime:
 
 
 def _utc(moment: dt.datetime) -> dt.datetime:
-    """The same instant in UTC: aware datetimes in two different zones compare several times slower."""
     return moment if moment.tzinfo is dt.UTC else moment.astimezone(dt.UTC)
+
+
+# Datetimes in two different zones compare as instants, at the price of two offset look-ups per
+# comparison; datetimes in one zone compare by wall clock. The window bounds below are therefore
+# kept in both forms: a moment in the borrower's zone is compared with the local bounds, any other
+# moment in UTC with the UTC bounds, which gives Python's own answers several times faster.
 
 
 @lru_cache(maxsize=1024)
@@ -242,8 +247,11 @@ def fits_window(
 ) -> tuple[bool, dt.datetime, dt.datetime]:
     """Whether [start, finish] lies inside [opens, closes] of the local day it starts on."""
     opening, closing, opening_utc, closing_utc = _window_on(start.astimezone(zone).date(), opens, closes, zone)
-    start_utc = _utc(start)
-    inside = opening_utc <= start_utc < closing_utc and _utc(finish) <= closing_utc
+    if start.tzinfo is zone or finish.tzinfo is zone:
+        inside = opening <= start < closing and finish <= closing
+    else:
+        start_utc = _utc(start)
+        inside = opening_utc <= start_utc < closing_utc and _utc(finish) <= closing_utc
     return inside, opening, closing
 
 
@@ -252,22 +260,27 @@ def next_fit(
 ) -> dt.datetime | None:
     """The earliest moment ≥ start at which a contact of `duration` fits entirely in one window."""
     first_day = start.astimezone(zone).date()
-    start_utc = _utc(start)
+    in_zone, start_utc = start.tzinfo is zone, _utc(start)
     for offset in range(0, 15):
         day = first_day + dt.timedelta(days=offset)
-        weekday = day.isoweekday()
-        earliest, earliest_utc = None, None
+        candidates = []
         for window in windows:
-            if weekday not in window.weekdays:
+            if day.isoweekday() not in window.weekdays:
                 continue
-            opening, _closing, opening_utc, closing_utc = _window_on(day, window.opens, window.closes, zone)
-            begin, begin_utc = (start, start_utc) if start_utc > opening_utc else (opening, opening_utc)
-            # The end is reckoned on the wall clock of `begin`'s own zone, as datetime arithmetic does.
-            end_utc = _utc(begin + duration) if duration else begin_utc
-            if end_utc <= closing_utc and begin_utc < closing_utc and (earliest_utc is None or begin_utc < earliest_utc):
-                earliest, earliest_utc = begin, begin_utc
-        if earliest is not None:
-            return earliest
+            opening, closing, opening_utc, closing_utc = _window_on(day, window.opens, window.closes, zone)
+            if in_zone:
+                begin = max(opening, start)
+                fits = begin + duration <= closing and begin < closing
+            elif start_utc > opening_utc:
+                begin = start
+                fits = _utc(start + duration) <= closing_utc and start_utc < closing_utc
+            else:
+                begin = opening
+                fits = opening + duration <= closing and opening < closing
+            if fits:
+                candidates.append(begin)
+        if candidates:
+            return min(candidates)
     return None
 
 

@@ -7,29 +7,10 @@ import datetime as dt
 import io
 from pathlib import Path
 
+from doorstep.portfolio.demo_data import SNAPSHOT_COLUMNS
 from tests.factories import valid_national_id
 
-COLUMNS = [
-    "snapshot_date",
-    "loan_id",
-    "customer_id",
-    "name",
-    "national_id",
-    "phone",
-    "address",
-    "latitude",
-    "longitude",
-    "branch_code",
-    "product_code",
-    "currency",
-    "principal",
-    "outstanding_principal",
-    "overdue_principal",
-    "overdue_interest",
-    "penalty_interest",
-    "first_unpaid_due_date",
-    "days_past_due",
-]
+COLUMNS = list(SNAPSHOT_COLUMNS)
 DAY = dt.date(2026, 11, 27)
 
 
