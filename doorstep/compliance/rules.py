@@ -223,14 +223,12 @@ def _at(day: dt.date, when: dt.time, zone: dt.tzinfo) -> dt.datetime:
     return dt.datetime.combine(day, when, tzinfo=zone)
 
 
+# Datetimes in two different zones compare as instants, at the price of offset look-ups on every
+# comparison; datetimes in one zone compare by wall clock. Window bounds are therefore kept in both
+# forms: a moment in the borrower's zone is compared with the local bounds, any other moment in UTC
+# with the UTC bounds, which gives exactly Python's own answers several times faster.
 def _utc(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo is dt.UTC else moment.astimezone(dt.UTC)
-
-
-# Datetimes in two different zones compare as instants, at the price of two offset look-ups per
-# comparison; datetimes in one zone compare by wall clock. The window bounds below are therefore
-# kept in both forms: a moment in the borrower's zone is compared with the local bounds, any other
-# moment in UTC with the UTC bounds, which gives Python's own answers several times faster.
 
 
 @lru_cache(maxsize=1024)

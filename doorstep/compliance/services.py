@@ -668,7 +668,7 @@ def _pure_action(action: ContactAction, collectors: Mapping[int, rules.Collector
         contact_point=action.contact_point_hash,
         debt_key=action.debt_key,
         place=action.place,
-        collectors=tuple([collectors[collector_id] for collector_id in action.collector_ids]),
+        collectors=tuple(collectors[collector_id] for collector_id in action.collector_ids),
         discloses_debt=action.discloses_debt,
         recorded=action.recorded,
         enters_residence=action.enters_residence,
