@@ -81,6 +81,8 @@ class Borrower(models.Model):
         indexes = [
             models.Index(fields=["national_id_hash"], name="borrower_national_id_hash_idx"),
             models.Index(fields=["phone_hash"], name="borrower_phone_hash_idx"),
+            # The case list sorts by borrower name.
+            models.Index(fields=["name"], name="borrower_name_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["customer_id"], name="borrower_customer_id_unique"),
