@@ -1131,18 +1131,7 @@ class _Writer:
         self.counts.loans_cleared = cleared.height
         table = _table(Loan)
         columns = [
-            "borrower_id",
-            "case_id",
-            "branch_code",
-            "product_code",
-            "currency",
-            *[fen_text(pl.col(name)).alias(name) for name in AMOUNT_COLUMNS],
-            "first_unpaid_due_date",
-            "days_past_due",
-            "bucket",
-            "classification",
-            "is_overdue",
-            "snapshot_date",
+            *[fen_text(pl.col(name)).alias(name) if name in AMOUNT_COLUMNS else name for name in LOAN_FIGURES],
             self.stamp.alias("updated_at"),
         ]
         bulk.bulk_update(table=table, key="id", frame=changed.select("id", *columns), using=self.using)
