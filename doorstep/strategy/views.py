@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -19,6 +20,21 @@ from doorstep.strategy.tasks import daily_run_enqueue
 def _error(request: HttpRequest, error: ValidationError) -> None:
     for message in error.messages:
         messages.error(request, message)
+
+
+def _act_on_version(
+    request: HttpRequest, version_id: int, change: Callable[[int], object], success: str = ""
+) -> HttpResponse:
+    """Apply one service `change` to a version the user may see, report the outcome, back to the version."""
+    version = selectors.version_get(user=request.user, version_id=version_id)
+    try:
+        change(version.pk)
+    except ValidationError as error:
+        _error(request, error)
+    else:
+        if success:
+            messages.success(request, success)
+    return redirect("strategy:version_detail", version_id=version.pk)
 
 
 @login_required
@@ -149,25 +165,21 @@ def rule_edit(request: HttpRequest, version_id: int, key: str | None = None) -> 
 @permission_required("strategy.change_strategyversion", raise_exception=True)
 @require_POST
 def rule_delete(request: HttpRequest, version_id: int, key: str) -> HttpResponse:
-    version = selectors.version_get(user=request.user, version_id=version_id)
-    try:
-        services.rule_delete(actor=request.user, version_id=version.pk, key=key)
-    except ValidationError as error:
-        _error(request, error)
-    return redirect("strategy:version_detail", version_id=version.pk)
+    return _act_on_version(
+        request, version_id, lambda pk: services.rule_delete(actor=request.user, version_id=pk, key=key)
+    )
 
 
 @login_required
 @permission_required("strategy.change_strategyversion", raise_exception=True)
 @require_POST
 def rule_move(request: HttpRequest, version_id: int, key: str) -> HttpResponse:
-    version = selectors.version_get(user=request.user, version_id=version_id)
     offset = -1 if request.POST.get("direction") == "up" else 1
-    try:
-        services.rule_move(actor=request.user, version_id=version.pk, key=key, offset=offset)
-    except ValidationError as error:
-        _error(request, error)
-    return redirect("strategy:version_detail", version_id=version.pk)
+    return _act_on_version(
+        request,
+        version_id,
+        lambda pk: services.rule_move(actor=request.user, version_id=pk, key=key, offset=offset),
+    )
 
 
 @login_required
@@ -223,42 +235,35 @@ def version_new_draft(request: HttpRequest, version_id: int) -> HttpResponse:
 @permission_required("strategy.change_strategyversion", raise_exception=True)
 @require_POST
 def version_submit(request: HttpRequest, version_id: int) -> HttpResponse:
-    version = selectors.version_get(user=request.user, version_id=version_id)
-    try:
-        services.version_submit(actor=request.user, version_id=version.pk, note=request.POST.get("note", ""))
-    except ValidationError as error:
-        _error(request, error)
-    else:
-        messages.success(request, _("Sent for approval. Another manager must approve it."))
-    return redirect("strategy:version_detail", version_id=version.pk)
+    note = request.POST.get("note", "")
+    return _act_on_version(
+        request,
+        version_id,
+        lambda pk: services.version_submit(actor=request.user, version_id=pk, note=note),
+        _("Sent for approval. Another manager must approve it."),
+    )
 
 
 @login_required
 @permission_required("strategy.approve_strategyversion", raise_exception=True)
 @require_POST
 def version_approve(request: HttpRequest, version_id: int) -> HttpResponse:
-    version = selectors.version_get(user=request.user, version_id=version_id)
-    try:
-        services.version_approve(actor=request.user, version_id=version.pk)
-    except ValidationError as error:
-        _error(request, error)
-    else:
-        messages.success(request, _("Approved. The next daily run applies this version."))
-    return redirect("strategy:version_detail", version_id=version.pk)
+    return _act_on_version(
+        request,
+        version_id,
+        lambda pk: services.version_approve(actor=request.user, version_id=pk),
+        _("Approved. The next daily run applies this version."),
+    )
 
 
 @login_required
 @permission_required("strategy.approve_strategyversion", raise_exception=True)
 @require_POST
 def version_return(request: HttpRequest, version_id: int) -> HttpResponse:
-    version = selectors.version_get(user=request.user, version_id=version_id)
-    try:
-        services.version_return(
-            actor=request.user, version_id=version.pk, reason=request.POST.get("reason", "")
-        )
-    except ValidationError as error:
-        _error(request, error)
-    return redirect("strategy:version_detail", version_id=version.pk)
+    reason = request.POST.get("reason", "")
+    return _act_on_version(
+        request, version_id, lambda pk: services.version_return(actor=request.user, version_id=pk, reason=reason)
+    )
 
 
 @login_required
