@@ -11,8 +11,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Swagger
 
+from doorstep.arrangements.api import router as arrangements_router
+from doorstep.collectors.api import router as collectors_router
 from doorstep.core.api_auth import api_authentication, docs_access
+from doorstep.feedback.api import router as feedback_router
+from doorstep.notify.api import router as notify_router
+from doorstep.payments.api import router as payments_router
 from doorstep.portfolio.api import router as portfolio_router
+from doorstep.reports.api import router as reports_router
+from doorstep.scoring.api import router as scoring_router
+from doorstep.visits.api import router as visits_router
 
 api = NinjaAPI(
     title="Doorstep API",
@@ -42,3 +50,15 @@ def invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 
 
 api.add_router("/", portfolio_router)
+# Each app's router holds its own paths (e.g. "/visits/..."), so all mount at the root.
+for router in (
+    collectors_router,
+    scoring_router,
+    notify_router,
+    visits_router,
+    arrangements_router,
+    payments_router,
+    feedback_router,
+    reports_router,
+):
+    api.add_router("/", router)

@@ -100,6 +100,14 @@ INSTALLED_APPS = [
     "doorstep.collectors",
     "doorstep.compliance",
     "doorstep.strategy",
+    "doorstep.scoring",
+    "doorstep.notify",
+    "doorstep.visits",
+    "doorstep.arrangements",
+    "doorstep.payments",
+    "doorstep.feedback",
+    "doorstep.portal",
+    "doorstep.reports",
 ]
 
 MIDDLEWARE = [

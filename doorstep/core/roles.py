@@ -28,7 +28,8 @@ ROLE_LABELS = {
     Role.COMPLIANCE: _("Compliance officer"),
 }
 
-# Permissions per role, as "app_label.codename". Apps add their own permissions here as they grow.
+# Permissions per role, as "app_label.codename". An app grants its own permissions in its `roles.py`, as a
+# `PERMISSIONS` mapping of the same shape; `role_permissions()` merges them.
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
     Role.ADMIN: [
         "portfolio.view_case",
@@ -106,11 +107,28 @@ def sees_whole_portfolio(user: AbstractBaseUser | AnonymousUser) -> bool:
     return bool(user_roles(user) & PORTFOLIO_WIDE_ROLES)
 
 
+def role_permissions() -> dict[Role, list[str]]:
+    """ROLE_PERMISSIONS plus what every installed Doorstep app grants in its `roles.py`."""
+    from importlib import import_module
+    from importlib.util import find_spec
+
+    from django.apps import apps
+
+    merged = {role: list(codes) for role, codes in ROLE_PERMISSIONS.items()}
+    for config in apps.get_app_configs():
+        if not config.name.startswith("doorstep.") or find_spec(f"{config.name}.roles") is None:
+            continue
+        granted: dict[Role, list[str]] = getattr(import_module(f"{config.name}.roles"), "PERMISSIONS", {})
+        for role, codes in granted.items():
+            merged.setdefault(role, []).extend(code for code in codes if code not in merged[role])
+    return merged
+
+
 def ensure_roles(**_: Any) -> None:
-    """Create the role groups and grant them exactly the permissions of ROLE_PERMISSIONS."""
+    """Create the role groups and grant them exactly the permissions of `role_permissions()`."""
     from django.contrib.auth.models import Group, Permission
 
-    for role, codes in ROLE_PERMISSIONS.items():
+    for role, codes in role_permissions().items():
         group, _created = Group.objects.get_or_create(name=role.value)
         permissions = []
         for code in codes:

@@ -33,6 +33,7 @@ from doorstep.collectors.demo_allocation import allocate_nearest_with_capacity
 from doorstep.collectors.models import CaseAssignment, Collector, Team, Territory
 from doorstep.collectors.services import PlannedAssignment, cases_assign_bulk
 from doorstep.core.audit import audit_record
+from doorstep.core.demo import DEMO_ACTOR, DemoContext, demo_steps
 from doorstep.core.roles import ROLE_LABELS, Role
 from doorstep.portfolio.demo_data import CHENGDU_DISTRICTS, GIVEN_NAME_CHARACTERS, SURNAMES, Branch, District
 from doorstep.portfolio.management.commands.demo_data import (
@@ -56,7 +57,7 @@ DEMO_PASSWORDS: dict[Role, str] = {
 # Field collectors carry about this many open cases each; every team has between these many collectors.
 CASES_PER_COLLECTOR = 80
 COLLECTORS_PER_TEAM = (2, 40)
-DEMO_ACTOR = "system:demo"
+
 # (ISO work days, shift start, shift end, visits a day): weekday, Tuesday-to-Saturday and early shifts.
 SHIFT_PATTERNS = (
     ("12345", "09:00", "18:00", 8),
@@ -288,6 +289,17 @@ class Command(BaseCommand):
         self.record_contacts(snapshot_date=snapshot_date)
         self.step("Activating the standard strategy and running the daily cycle")
         self.run_daily(snapshot_date=snapshot_date, manager=manager, approver=admin)
+        context = DemoContext(
+            snapshot_date=snapshot_date,
+            accounts=options["accounts"],
+            seed=options["seed"],
+            admin=admin,
+            manager=manager,
+            say=lambda line: self.stdout.write(f"  {line}"),
+        )
+        for app, demo_run in demo_steps():
+            self.step(f"Demo: {app}")
+            demo_run(context)
         self.print_logins(admin=admin, teams=teams, port=options["port"])
 
         if not options["no_serve"]:
