@@ -36,7 +36,7 @@ bench: setup
 	$(PY) bench/case_list.py --cases 1000000 --database $(BENCH_PG)/doorstep_bench_case_list
 
 messages: setup
-	cd doorstep && ../$(VENV)/bin/doorstep makemessages -l zh_Hans --no-obsolete && ../$(VENV)/bin/doorstep compilemessages
+	scripts/messages
 
 clean:
 	rm -rf $(VENV) var
