@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from doorstep.collectors.models import CaseAssignment, Certificate, Collector, Team, Territory
+from doorstep.collectors.models import (
+    CaseAssignment,
+    Certificate,
+    Collector,
+    Course,
+    ExamAttempt,
+    QAReview,
+    ReviewFlag,
+    Team,
+    Territory,
+)
 from doorstep.core.admin import AuditedAdmin, ReadOnlyAdmin
 
 
@@ -50,4 +60,31 @@ class CaseAssignmentAdmin(ReadOnlyAdmin):
 class CertificateAdmin(ReadOnlyAdmin):
     list_display = ("collector", "kind", "number", "issued_on", "expires_on")
     list_filter = ("kind",)
+    list_select_related = ("collector__user",)
+
+
+@admin.register(Course)
+class CourseAdmin(AuditedAdmin):
+    list_display = ("code", "title", "kind", "certificate_kind", "validity_months", "is_active")
+    list_filter = ("kind", "is_active")
+    search_fields = ("code", "title")
+
+
+@admin.register(ExamAttempt)
+class ExamAttemptAdmin(ReadOnlyAdmin):
+    list_display = ("exam", "collector", "number", "status", "started_at", "submitted_at", "score", "passed")
+    list_filter = ("status", "passed")
+    list_select_related = ("exam", "collector__user")
+
+
+@admin.register(QAReview)
+class QAReviewAdmin(ReadOnlyAdmin):
+    list_display = ("sample", "reviewer", "submitted_at", "score")
+    list_select_related = ("sample", "reviewer")
+
+
+@admin.register(ReviewFlag)
+class ReviewFlagAdmin(ReadOnlyAdmin):
+    list_display = ("collector", "source", "source_id", "raised_at", "outcome", "baseline_score", "follow_up_score")
+    list_filter = ("source", "outcome")
     list_select_related = ("collector__user",)

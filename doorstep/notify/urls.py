@@ -1,5 +1,11 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import path
+
+from doorstep.notify import views
 
 app_name = "notify"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns = [
+    path("", views.outbox, name="outbox"),
+    path("messages/<int:message_id>/", views.message_detail, name="message_detail"),
+    path("messages/<int:message_id>/letter.pdf", views.letter_pdf, name="letter_pdf"),
+]

@@ -6,3 +6,9 @@ class ReportsConfig(AppConfig):
     name = "doorstep.reports"
     label = "reports"
     verbose_name = _("Reports")
+
+    def ready(self) -> None:
+        from doorstep.reports.services import reports_step
+        from doorstep.strategy.flows import DailyStep, register_daily_step
+
+        register_daily_step(DailyStep("reports", _("Dashboard facts"), reports_step), after="strategy")

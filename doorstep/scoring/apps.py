@@ -6,3 +6,8 @@ class ScoringConfig(AppConfig):
     name = "doorstep.scoring"
     label = "scoring"
     verbose_name = _("Scoring")
+
+    def ready(self) -> None:
+        from doorstep.scoring import flows
+
+        flows.register()

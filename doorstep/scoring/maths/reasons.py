@@ -95,6 +95,41 @@ FACTORS: dict[str, FactorText] = {
         "high": {"en": "Age group that pays less often (older)", "zh-Hans": "该年龄段（较年长）还款率较低"},
         "low": {"en": "Age group that pays less often (younger)", "zh-Hans": "该年龄段（较年轻）还款率较低"},
     },
+    "bucket_level": {
+        "label": {"en": "Bucket", "zh-Hans": "逾期阶段"},
+        "high": {"en": "In a late bucket", "zh-Hans": "处于较晚的逾期阶段"},
+        "low": {"en": "In an early bucket", "zh-Hans": "处于较早的逾期阶段"},
+    },
+    "product": {
+        "label": {"en": "Product", "zh-Hans": "贷款产品"},
+        "high": {"en": "Product that pays less often", "zh-Hans": "该贷款产品还款率较低"},
+        "low": {"en": "Product that pays less often", "zh-Hans": "该贷款产品还款率较低"},
+    },
+    "contacts_90d": {
+        "label": {"en": "Contact attempts (90 days)", "zh-Hans": "近90天联系次数"},
+        "high": {"en": "Many contact attempts without payment", "zh-Hans": "多次联系仍未还款"},
+        "low": {"en": "Hardly contacted so far", "zh-Hans": "联系次数较少"},
+    },
+    "last_visit_willingness": {
+        "label": {"en": "Willingness at the last visit", "zh-Hans": "上次上门时的还款意愿"},
+        "high": {"en": "Seemed willing at the last visit, yet did not pay", "zh-Hans": "上次上门表示愿意还款但未还款"},
+        "low": {"en": "Reluctant to pay at the last visit", "zh-Hans": "上次上门时还款意愿较低"},
+    },
+    "last_visit_attitude": {
+        "label": {"en": "Attitude at the last visit", "zh-Hans": "上次上门时的态度"},
+        "high": {"en": "Friendly at the last visit, yet did not pay", "zh-Hans": "上次上门态度配合但未还款"},
+        "low": {"en": "Evasive or hostile at the last visit", "zh-Hans": "上次上门时态度回避或敌对"},
+    },
+    "last_visit_reason": {
+        "label": {"en": "Reason for arrears given at the last visit", "zh-Hans": "上次上门了解的逾期原因"},
+        "high": {"en": "Reason for arrears that pays less often", "zh-Hans": "该逾期原因还款率较低"},
+        "low": {"en": "Reason for arrears that pays less often", "zh-Hans": "该逾期原因还款率较低"},
+    },
+    "borrower_age": {
+        "label": {"en": "Age", "zh-Hans": "年龄"},
+        "high": {"en": "Age group that pays less often (older)", "zh-Hans": "该年龄段（较年长）还款率较低"},
+        "low": {"en": "Age group that pays less often (younger)", "zh-Hans": "该年龄段（较年轻）还款率较低"},
+    },
     # Card-account facts (as in the public Taiwan credit-card data).
     "credit_limit": {
         "label": {"en": "Credit limit", "zh-Hans": "授信额度"},

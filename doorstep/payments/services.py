@@ -1,0 +1,310 @@
+"""Importing payments: one all-or-nothing transaction per file, idempotent by the bank's transaction id."""
+# SQL here is assembled from model metadata and values this module computes (integers, table names).
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from doorstep.core import bulk
+from doorstep.core.audit import Actor, actor_fields, audit_record
+from doorstep.payments import importer
+from doorstep.payments.importer import PaymentsFile, PaymentsRejected, RowError
+from doorstep.payments.models import Allocation, Payment, PaymentImport
+from doorstep.portfolio import intake
+from doorstep.portfolio.intake import CURABLE_STATUSES
+from doorstep.portfolio.models import Case, CaseStatus, CaseStatusChange, Loan
+
+logger = logging.getLogger(__name__)
+__all__ = ["PaymentsRejected", "RowError", "payments_import", "payments_import_rows"]
+
+ProgressCallback = Callable[[str, int, int], None]
+MONEY = ("penalty_interest", "overdue_interest", "overdue_principal", "outstanding_principal")
+
+
+def payments_import(
+    *, actor: Actor, path: Path, encoding: str | None = None, progress: ProgressCallback | None = None
+) -> PaymentImport:
+    """Load a payments file (docs/formats.md): every row checked first, nothing written if any is bad.
+
+    A transaction id seen before is skipped (a file twice, or overlapping files, never count twice); a
+    reversal restores its loan exactly as if the payment had not been made, and one that arrives before
+    its payment waits for it. Each payment is allocated by the waterfall; loans and cases get their new
+    figures; a case paid up is cured and its planned visits cancelled; promises and plans are judged.
+    When nothing in the file is new, nothing is written and an unsaved record with `already_imported`
+    is returned.
+    """
+    started = timezone.now()
+    payments = importer.load_payments(path, encoding=encoding)
+    if progress:
+        progress("validated", payments.count, payments.count)
+    return _import(actor=actor, payments=payments, started=started, progress=progress)
+
+
+def payments_import_rows(*, actor: Actor, rows: list[dict[str, Any]], source: str = "api") -> PaymentImport:
+    """The same import for payments sent as JSON (the API): row n is reported as line n + 1."""
+    started = timezone.now()
+    columns = (*importer.REQUIRED_COLUMNS, *importer.OPTIONAL_COLUMNS)
+    data = {name: [str(row.get(name, "") if row.get(name) is not None else "") for row in rows] for name in columns}
+    frame = pl.DataFrame(data, schema=dict.fromkeys(columns, pl.String)).with_row_index(
+        intake.LINE, offset=2
+    ).with_columns(pl.col(intake.LINE).cast(pl.Int64))
+    digest = intake.hashlib.sha256(frame.write_csv().encode()).hexdigest()
+    frame, warnings, sha256 = importer.frame_columns(frame, digest)
+    if frame.height == 0:
+        raise PaymentsRejected([RowError(2, "", "", _("no payments were sent"))])
+    payments = PaymentsFile(rows=importer.validate(frame), file_name=source, file_sha256=sha256, warnings=warnings)
+    return _import(actor=actor, payments=payments, started=started, progress=None)
+
+
+def _lock(using: str = "default") -> None:
+    if bulk.connections[using].vendor == "postgresql":
+        bulk.execute("SELECT pg_advisory_xact_lock(hashtext('doorstep.payments.payments_import'))", using=using)
+
+
+def _import(
+    *, actor: Actor, payments: PaymentsFile, started: Any, progress: ProgressCallback | None, using: str = "default"
+) -> PaymentImport:
+    importer_actor: Actor = actor if actor is not None else "system:import"
+    who = actor_fields(importer_actor)
+    with transaction.atomic(using=using):
+        _lock(using)
+        plan = importer.plan_import(payments, using=using)
+        if progress:
+            progress("planned", payments.count, payments.count)
+        record = PaymentImport(
+            file_name=payments.file_name[:255],
+            file_sha256=payments.file_sha256,
+            rows=payments.count,
+            payments_added=int((plan.new_payments["reversal_of"] == "").sum()),
+            reversals_added=int((plan.new_payments["reversal_of"] != "").sum()),
+            reversals_waiting=plan.waiting,
+            duplicates_skipped=plan.duplicates,
+            warnings=plan.warnings,
+            started_at=started,
+            finished_at=timezone.now(),
+            imported_by=who["actor"],
+            imported_by_label=who["actor_label"],
+        )
+        if plan.new_payments.height == 0:
+            record.already_imported = True  # type: ignore[attr-defined]
+            return record
+        record.save(using=using)
+        _write(plan, record, using=using)
+        case_ids = sorted(set(plan.loan_updates["case_id"].drop_nulls().to_list())) if plan.loan_updates.height else []
+        cured = _refresh_cases(case_ids, actor=importer_actor, using=using)
+        record.cases_cured = len(cured)
+        record.finished_at = timezone.now()
+        record.save(update_fields=["cases_cured", "finished_at"])
+        followed = _follow(case_ids, actor=importer_actor)
+        audit_record(
+            actor=importer_actor,
+            action="payments.import.completed",
+            target=record,
+            data={
+                "file": record.file_name,
+                "file_sha256": record.file_sha256,
+                "rows": record.rows,
+                "payments_added": record.payments_added,
+                "reversals_added": record.reversals_added,
+                "reversals_waiting": record.reversals_waiting,
+                "duplicates_skipped": record.duplicates_skipped,
+                "cases_cured": cured[:200],
+                "followed": followed,
+            },
+        )
+    record.already_imported = False  # type: ignore[attr-defined]
+    if progress:
+        progress("done", payments.count, payments.count)
+    return record
+
+
+def _write(plan: importer.Plan, record: PaymentImport, *, using: str) -> None:
+    table = Payment._meta.db_table
+    rows = plan.new_payments.select(
+        "txn_id",
+        pl.col("loan_pk").alias("loan_id"),
+        "case_id",
+        intake.fen_text(pl.col("amount")).alias("amount"),
+        "currency",
+        "paid_at",
+        "channel",
+        "reversal_of",
+        "state",
+        pl.lit(record.pk, dtype=pl.Int64).alias("payment_import_id"),
+    )
+    bulk.bulk_insert(table=table, frame=rows, using=using)
+    ids = bulk.read_frame(
+        f"SELECT id, txn_id FROM {table} WHERE payment_import_id = {int(record.pk)}",
+        {"payment_id": pl.Int64, "txn_id": pl.String},
+        using=using,
+    )
+    ids = pl.concat([ids, plan.stored_ids.select(pl.col("id").alias("payment_id"), "txn_id")])
+    if plan.flip_to_reversed.len():
+        bulk.bulk_update(
+            table=table,
+            key="id",
+            frame=pl.DataFrame({"id": plan.flip_to_reversed, "state": ["reversed"] * plan.flip_to_reversed.len()}),
+            using=using,
+        )
+    if plan.flip_to_reversal.len():
+        bulk.bulk_update(
+            table=table,
+            key="id",
+            frame=pl.DataFrame({"id": plan.flip_to_reversal, "state": ["reversal"] * plan.flip_to_reversal.len()}),
+            using=using,
+        )
+    allocations = plan.allocations.join(ids, on="txn_id", how="left")
+    if allocations["payment_id"].null_count():
+        raise RuntimeError("an allocation lost its payment")
+    bulk.bulk_insert(
+        table=Allocation._meta.db_table,
+        frame=allocations.select(
+            "payment_id",
+            pl.col("loan_pk").alias("loan_id"),
+            "component",
+            intake.fen_text(pl.col("amount")).alias("amount"),
+        ),
+        using=using,
+    )
+    if plan.loan_updates.height:
+        now = timezone.now()
+        overdue = pl.col("penalty_interest") + pl.col("overdue_interest") + pl.col("overdue_principal")
+        bulk.bulk_update(
+            table=Loan._meta.db_table,
+            key="id",
+            frame=plan.loan_updates.select(
+                "id",
+                *[intake.fen_text(pl.col(name)).alias(name) for name in MONEY],
+                pl.lit(now).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("updated_at"),
+            ),
+            using=using,
+        )
+        paid_up = plan.loan_updates.filter(overdue == 0)
+        if paid_up.height:
+            bulk.bulk_update(
+                table=Loan._meta.db_table,
+                key="id",
+                frame=paid_up.select(
+                    "id",
+                    pl.lit(False).alias("is_overdue"),
+                    pl.lit(0, dtype=pl.Int32).alias("days_past_due"),
+                    pl.lit("").alias("bucket"),
+                ),
+                using=using,
+            )
+
+
+def _refresh_cases(case_ids: list[int], *, actor: Actor, using: str) -> list[int]:
+    """The cases' figures again from their loans; an active case with nothing left overdue is cured."""
+    if not case_ids:
+        return []
+    staging = "payments_staged_cases"
+    bulk.execute(f"DROP TABLE IF EXISTS {staging}", using=using)
+    bulk.execute(f"CREATE TEMPORARY TABLE {staging} (case_id bigint PRIMARY KEY)", using=using)
+    bulk.bulk_insert(table=staging, frame=pl.DataFrame({"case_id": case_ids}, schema={"case_id": pl.Int64}), using=using)
+    loan_table = Loan._meta.db_table
+    sums = ", ".join(f"SUM({intake._fen_sql('l.' + name)})" for name in MONEY)
+    figures = bulk.read_frame(
+        f"SELECT l.case_id, {sums}, MAX(CASE WHEN l.is_overdue THEN l.days_past_due ELSE 0 END) "
+        f"FROM {loan_table} l JOIN {staging} s ON s.case_id = l.case_id GROUP BY l.case_id",
+        {"id": pl.Int64, **dict.fromkeys(MONEY, pl.Int64), "days_past_due": pl.Int32},
+        using=using,
+    ).with_columns(
+        (pl.col("penalty_interest") + pl.col("overdue_interest") + pl.col("overdue_principal")).alias("overdue_total")
+    )
+    bulk.bulk_update(
+        table=Case._meta.db_table,
+        key="id",
+        frame=figures.select(
+            "id",
+            *[intake.fen_text(pl.col(name)).alias(name) for name in (*MONEY, "overdue_total")],
+            pl.lit(timezone.now()).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("updated_at"),
+        ),
+        using=using,
+    )
+    cured = _cure(staging, actor=actor, using=using)
+    _cancel_visits(cured, actor=actor)
+    return cured
+
+
+def _cure(staging: str, *, actor: Actor, using: str) -> list[int]:
+    """Cure, in bulk, every active case among `staging` with nothing left overdue: the same status change and
+    history row `case_transition` makes, for any number of cases at once (as the snapshot import does)."""
+    curable = ", ".join(f"'{status}'" for status in CURABLE_STATUSES)
+    table = Case._meta.db_table
+    paid_up = bulk.read_frame(
+        f"SELECT c.id, c.status FROM {table} c JOIN {staging} s ON s.case_id = c.id "
+        f"WHERE c.status IN ({curable}) AND c.overdue_total = 0",
+        {"case_id": pl.Int64, "from_status": pl.String},
+        using=using,
+    )
+    if paid_up.height == 0:
+        return []
+    now = timezone.now()
+    today = timezone.localdate()
+    quoted_today = f"'{today.isoformat()}'"
+    bulk.execute(
+        f"UPDATE {table} SET status = '{CaseStatus.CURED.value}', days_past_due = 0, bucket = '', "
+        f"closed_on = CASE WHEN opened_on > {quoted_today} THEN opened_on ELSE {quoted_today} END "
+        f"WHERE id IN (SELECT case_id FROM {staging}) AND status IN ({curable}) AND overdue_total = 0",
+        using=using,
+    )
+    who = actor_fields(actor)
+    changes = paid_up.select(
+        "case_id",
+        "from_status",
+        pl.lit(CaseStatus.CURED.value).alias("to_status"),
+        pl.lit(now).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("at"),
+        pl.lit(today).alias("business_date"),
+        pl.lit(who["actor"].pk if who["actor"] is not None else None, dtype=pl.Int64).alias("actor_id"),
+        pl.lit(who["actor_label"]).alias("actor_label"),
+        pl.lit(str(_("Every overdue amount has been paid."))).alias("reason"),
+    )
+    bulk.bulk_insert(table=CaseStatusChange._meta.db_table, frame=changes, using=using)
+    return sorted(paid_up["case_id"].to_list())
+
+
+def _cancel_visits(case_ids: list[int], *, actor: Actor) -> None:
+    if not case_ids:
+        return
+    try:
+        from doorstep.visits.services import visits_cancel_for_case
+    except ImportError:
+        logger.warning("visits.services.visits_cancel_for_case is not available; visits of cured cases stay planned")
+        return
+    from doorstep.visits.models import Visit, VisitStatus
+
+    with_visits = (
+        Visit.objects.filter(case_id__in=case_ids, status=VisitStatus.SCHEDULED).values_list("case_id", flat=True).distinct()
+    )
+    for case_id in sorted(set(with_visits)):
+        visits_cancel_for_case(actor=actor, case_id=case_id, reason=_("The case is cured: everything overdue is paid."))
+
+
+def _follow(case_ids: list[int], *, actor: Actor) -> dict[str, Any]:
+    """Promises and plans of the cases that received money, judged now."""
+    if not case_ids:
+        return {}
+    from doorstep.arrangements.models import PlanStatus, PromiseStatus, PromiseToPay, RepaymentPlan
+    from doorstep.arrangements.services import arrangements_follow
+
+    wanted = set(case_ids)
+    with_promises = set(
+        PromiseToPay.objects.filter(status__in=[PromiseStatus.PENDING, PromiseStatus.KEPT, PromiseStatus.PARTLY_KEPT, PromiseStatus.BROKEN])
+        .values_list("case_id", flat=True)
+        .distinct()
+    )
+    with_plans = set(RepaymentPlan.objects.filter(status=PlanStatus.ACTIVE).values_list("case_id", flat=True))
+    relevant = sorted(wanted & (with_promises | with_plans))
+    if not relevant:
+        return {}
+    return arrangements_follow(actor=actor, case_ids=relevant)
