@@ -664,17 +664,24 @@ def _queue(*, template: str, case_id: int, key: str, context: dict[str, Any], ac
         logger.warning("notify is not installed; %s not queued", key)
         return None
     case = Case.objects.select_related("borrower").get(pk=case_id)
-    return message_queue(
-        actor=actor,
-        template=template,
-        channel=channel,
-        context={**context, "borrower_name": case.borrower.name, "case_id": case.pk},
-        idempotency_key=key,
-        case=case,
-        borrower=case.borrower,
-        not_before=not_before,
-        contact=True,
-    )
+    try:
+        with transaction.atomic():
+            return message_queue(
+                actor=actor,
+                template=template,
+                channel=channel,
+                context={**context, "borrower_name": case.borrower.name, "case_id": case.pk},
+                idempotency_key=key,
+                case=case,
+                borrower=case.borrower,
+                not_before=not_before,
+                contact=True,
+            )
+    except Exception:
+        # The promise or plan is already committed; a message that cannot be queued must not undo the
+        # answer to the collector. The daily reminders step tries again (the key keeps it to one message).
+        logger.exception("message %s could not be queued", key)
+        return None
 
 
 def _remind_promise(promise_id: int, *, actor: Actor) -> Any:

@@ -30,6 +30,7 @@ class CourseForm(forms.ModelForm):
         model = Course
         fields = ["code", "title", "description", "kind", "certificate_kind", "validity_months", "is_active"]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        labels = {"is_active": _("Open to collectors")}
 
 
 class ModuleForm(forms.ModelForm):
@@ -86,6 +87,7 @@ class ExamForm(forms.ModelForm):
     class Meta:
         model = Exam
         fields = ["title", "question_count", "pass_mark", "attempts_allowed", "time_limit_minutes", "is_active"]
+        labels = {"is_active": _("Open to collectors")}
 
 
 class SessionForm(forms.ModelForm):

@@ -741,6 +741,16 @@ def _complained_visit_ids(visit_ids: list[int]) -> set[int]:
     return found
 
 
+def _follow_ups_wanted() -> dict[int, int]:
+    """Per collector under follow-up, how many more of their visits to sample: the follow-up reviews of
+    their open flags, less the visits sampled since the flag was raised."""
+    wanted: dict[int, int] = {}
+    for flag in ReviewFlag.objects.filter(outcome=FlagOutcome.OPEN).order_by("raised_at"):
+        sampled = QASample.objects.filter(collector_id=flag.collector_id, sampled_at__gt=flag.raised_at).count()
+        wanted[flag.collector_id] = max(wanted.get(flag.collector_id, 0), flag.follow_up_reviews - sampled)
+    return wanted
+
+
 def visit_risk_reasons(visits: list[Any]) -> dict[int, list[str]]:
     """Why each completed visit deserves a look, beyond chance."""
     from doorstep.visits.models import AttachmentKind, Attitude, VisitAttachment
@@ -752,9 +762,7 @@ def visit_risk_reasons(visits: list[Any]) -> dict[int, list[str]]:
         recorded.update(
             VisitAttachment.objects.filter(visit_id__in=chunk, kind=AttachmentKind.AUDIO).values_list("visit_id", flat=True)
         )
-    following = set(
-        ReviewFlag.objects.filter(outcome=FlagOutcome.OPEN).values_list("collector_id", flat=True)
-    )
+    following = _follow_ups_wanted()
     reasons: dict[int, list[str]] = {}
     for visit in visits:
         found = []
@@ -768,7 +776,8 @@ def visit_risk_reasons(visits: list[Any]) -> dict[int, list[str]]:
             found.append(SampleReason.HOSTILE)
         if visit.pk not in recorded:
             found.append(SampleReason.NO_RECORDING)
-        if visit.collector_id in following:
+        if following.get(visit.collector_id, 0) > 0:
+            following[visit.collector_id] -= 1
             found.append(SampleReason.FOLLOW_UP)
         reasons[visit.pk] = [str(reason) for reason in found]
     return reasons

@@ -157,8 +157,10 @@ def attempt_take(request: HttpRequest, attempt_id: int) -> HttpResponse:
                 answers[str(item["question"])] = int(value)
         unanswered = len(attempt.paper) - len(answers)
         if unanswered and request.POST.get("confirm") != "1" and timezone.now() <= attempt.deadline:
-            messages.error(request, _("%(count)s questions have no answer yet.") % {"count": unanswered})
+            messages.error(request, _("%(count)s questions have no answer yet. Hand in again to confirm.")
+                           % {"count": unanswered})
             given = answers
+            confirm_next = True
         else:
             try:
                 services.exam_attempt_submit(actor=request.user, attempt_id=attempt.pk, answers=answers)
@@ -167,6 +169,7 @@ def attempt_take(request: HttpRequest, attempt_id: int) -> HttpResponse:
             return redirect("collectors:attempt_result", attempt.pk)
     else:
         given = {}
+        confirm_next = False
     questions = {q.pk: q for q in Question.objects.filter(pk__in=[i["question"] for i in attempt.paper])}
     choices = {
         choice.pk: choice
@@ -185,7 +188,7 @@ def attempt_take(request: HttpRequest, attempt_id: int) -> HttpResponse:
     ]
     seconds_left = max(int((attempt.deadline - timezone.now()).total_seconds()), 0)
     return render(request, "collectors/attempt_take.html", {
-        "attempt": attempt, "paper": paper, "seconds_left": seconds_left,
+        "attempt": attempt, "paper": paper, "seconds_left": seconds_left, "confirm_next": confirm_next,
     })
 
 

@@ -125,7 +125,7 @@ def bars_by_category(rows: Sequence[FeedbackRow], labels: dict[str, str], title:
 
 def stars_bars(counts: dict[int, int], title: str) -> SafeString:
     """Five small bars: how many visits got one to five stars."""
-    width, height, top, bottom = 300, 150, 10, 30
+    width, height, top, bottom = 300, 160, 22, 30
     largest = max(counts.values(), default=0) or 1
     parts = _svg(width, height, title)
     slot = width / 5

@@ -29,7 +29,8 @@ COMMENTS = {
 def _past_visits(context: DemoContext, wanted: int) -> list[Visit]:
     """Visits that took place; if the demo has none yet, a few recent ones for assigned cases."""
     done = list(
-        Visit.objects.filter(status__in=(VisitStatus.COMPLETED, VisitStatus.CHECKED_IN))
+        Visit.objects.filter(status__in=(VisitStatus.COMPLETED, VisitStatus.CHECKED_IN),
+                             window_end__lt=timezone.now() - dt.timedelta(days=6))
         .select_related("case__borrower", "collector")
         .order_by("pk")[:wanted]
     )
@@ -43,7 +44,7 @@ def _past_visits(context: DemoContext, wanted: int) -> list[Visit]:
     today = timezone.localdate()
     zone = timezone.get_current_timezone()
     for index, assignment in enumerate(assignments):
-        day = today - dt.timedelta(days=1 + index % 20)
+        day = today - dt.timedelta(days=6 + index % 20)
         start = dt.datetime.combine(day, dt.time(10 + index % 7, 0), tzinfo=zone)
         done.append(
             Visit.objects.create(
@@ -66,17 +67,20 @@ def demo_run(context: DemoContext) -> None:
         return
     handler = User.objects.filter(username="compliance").first() or context.manager
     rated = 0
+    now = timezone.now()
     for visit in visits[8:]:
         if VisitRating.objects.filter(visit=visit).exists() or rng.random() < 0.25:
             continue
         stars = rng.choices([5, 4, 3, 2, 1], weights=[45, 25, 15, 10, 5])[0]
-        services.rating_record(
+        rating = services.rating_record(
             actor=f"borrower:{visit.borrower_id}", visit=visit, stars=stars, comment=rng.choice(COMMENTS[stars]),
             source=RatingSource.PORTAL if rng.random() < 0.8 else RatingSource.PHONE,
         )
+        # The demo's borrowers rated each visit the evening after it, so the dashboard shows weeks of ratings.
+        rated_at = min(visit.window_end + dt.timedelta(hours=8), now)
+        VisitRating.objects.filter(pk=rating.pk).update(at=rated_at)
         rated += 1
 
-    now = timezone.now()
     # An upheld complaint about conduct: the collector is sent for review.
     upheld = services.complaint_file(
         actor=f"borrower:{visits[0].borrower_id}", borrower=visits[0].borrower, category="threat_insult",

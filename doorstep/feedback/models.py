@@ -45,6 +45,11 @@ class VisitRating(models.Model):
         return f"{self.visit_id}: {self.stars}"
 
 
+def _label_display(label: str) -> str:
+    """Who did something, for staff pages: the borrower by role, staff by their user name."""
+    return str(_("The borrower (portal)")) if label.startswith("borrower:") else label
+
+
 class ComplaintCategory(models.TextChoices):
     THREAT_INSULT = "threat_insult", _("Threats or insults")
     THIRD_PARTY = "third_party", _("Contacting third parties")
@@ -174,6 +179,10 @@ class Complaint(models.Model):
         return f"TS{self.received_at:%Y%m%d}-{self.pk or 0:06d}"
 
     @property
+    def filed_by_display(self) -> str:
+        return _label_display(self.filed_by_label)
+
+    @property
     def is_open(self) -> bool:
         return self.status in OPEN_COMPLAINT_STATUSES
 
@@ -245,3 +254,7 @@ class ComplaintEvent(models.Model):
         verbose_name = _("complaint step")
         verbose_name_plural = _("complaint steps")
         ordering = ["at", "id"]
+
+    @property
+    def actor_display(self) -> str:
+        return _label_display(self.actor_label)

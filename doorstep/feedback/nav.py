@@ -13,5 +13,5 @@ def nav_items(request: HttpRequest) -> list[NavItem]:
         return []
     return [
         NavItem(label=_("Complaints"), url=reverse("feedback:queue")),
-        NavItem(label=_("Feedback"), url=reverse("feedback:dashboard")),
+        NavItem(label=_("Feedback dashboard"), url=reverse("feedback:dashboard")),
     ]

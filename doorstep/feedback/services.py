@@ -203,7 +203,7 @@ def complaint_file(
             )
             attachment.file.save(sha256, upload, save=False)
             attachment.save()
-        _event(complaint, ComplaintEventKind.FILED, actor, note=ComplaintChannel(channel).label)
+        _event(complaint, ComplaintEventKind.FILED, actor, note=ComplaintChannel(channel).label, at=received_at)
         audit_record(
             actor=actor, action="feedback.complaint.filed", target=complaint,
             data={"borrower": borrower.pk, "case": case.pk if case else None, "visit": visit.pk if visit else None,

@@ -28,6 +28,8 @@ __all__ = ["PaymentsRejected", "RowError", "payments_import", "payments_import_r
 
 ProgressCallback = Callable[[str, int, int], None]
 MONEY = ("penalty_interest", "overdue_interest", "overdue_principal", "outstanding_principal")
+# From this many new payments on, a load into tables no bigger than it builds indexes and keys once at the end.
+BULK_LOAD_ROWS = 100_000
 
 
 def payments_import(
@@ -128,6 +130,12 @@ def _import(
 
 
 def _write(plan: importer.Plan, record: PaymentImport, *, using: str) -> None:
+    tables = [Payment._meta.db_table, Allocation._meta.db_table]
+    with bulk.checks_deferred_for_bulk_load(tables, when=_large_load(plan.new_payments.height, using=using), using=using):
+        _write_rows(plan, record, using=using)
+
+
+def _write_rows(plan: importer.Plan, record: PaymentImport, *, using: str) -> None:
     table = Payment._meta.db_table
     rows = plan.new_payments.select(
         "txn_id",
@@ -176,31 +184,45 @@ def _write(plan: importer.Plan, record: PaymentImport, *, using: str) -> None:
         using=using,
     )
     if plan.loan_updates.height:
-        now = timezone.now()
+        # A loan with nothing left overdue is no longer overdue; the next snapshot confirms or corrects it.
         overdue = pl.col("penalty_interest") + pl.col("overdue_interest") + pl.col("overdue_principal")
+        loans = plan.loan_updates.join(
+            bulk.read_frame(
+                f"SELECT l.id, CASE WHEN l.is_overdue THEN 1 ELSE 0 END, l.days_past_due, l.bucket "
+                f"FROM {Loan._meta.db_table} l JOIN {importer.STAGED_KEYS} s ON s.key = l.loan_id",
+                {"id": pl.Int64, "was_overdue": pl.Int64, "days_past_due": pl.Int32, "bucket": pl.String},
+                using=using,
+            ),
+            on="id",
+            how="left",
+        )
+        paid_up = overdue == 0
         bulk.bulk_update(
             table=Loan._meta.db_table,
             key="id",
-            frame=plan.loan_updates.select(
+            frame=loans.select(
                 "id",
                 *[intake.fen_text(pl.col(name)).alias(name) for name in MONEY],
-                pl.lit(now).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("updated_at"),
+                (~paid_up & (pl.col("was_overdue") == 1)).alias("is_overdue"),
+                pl.when(paid_up).then(pl.lit(0, dtype=pl.Int32)).otherwise(pl.col("days_past_due")).alias("days_past_due"),
+                pl.when(paid_up).then(pl.lit("")).otherwise(pl.col("bucket")).alias("bucket"),
+                pl.lit(timezone.now()).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("updated_at"),
             ),
             using=using,
         )
-        paid_up = plan.loan_updates.filter(overdue == 0)
-        if paid_up.height:
-            bulk.bulk_update(
-                table=Loan._meta.db_table,
-                key="id",
-                frame=paid_up.select(
-                    "id",
-                    pl.lit(False).alias("is_overdue"),
-                    pl.lit(0, dtype=pl.Int32).alias("days_past_due"),
-                    pl.lit("").alias("bucket"),
-                ),
-                using=using,
-            )
+
+
+def _large_load(new_rows: int, *, using: str) -> bool:
+    """Whether to take the payment tables' indexes and keys off for this load and build them again after
+    (core.bulk): worth it when the load is large and at least as big as what the tables hold already."""
+    if new_rows < BULK_LOAD_ROWS or bulk.connections[using].vendor != "postgresql":
+        return False
+    held = bulk.read_frame(
+        f"SELECT CAST(GREATEST(reltuples, 0) AS BIGINT) FROM pg_class WHERE relname = '{Payment._meta.db_table}'",
+        {"rows": pl.Int64},
+        using=using,
+    )
+    return held.height == 0 or new_rows >= int(held["rows"][0])
 
 
 def _refresh_cases(case_ids: list[int], *, actor: Actor, using: str) -> list[int]:

@@ -51,7 +51,7 @@ def _empty(parts: list[str], x: int, y: int, text: str) -> SafeString:
 
 def line_chart(series: Sequence[Series], *, title: str, empty: str, percent: bool = True) -> SafeString:
     """Lines over the same x labels (months); each point a link when it has one."""
-    width, height, left, right, top, bottom = 720, 260, 56, 16, 40, 36
+    width, height, left, right, top, bottom = 720, 260, 56, 40, 40, 36
     parts = _open(width, height, title)
     labels = list(dict.fromkeys(point.label for item in series for point in item.points))
     values = [point.value for item in series for point in item.points if point.value is not None]
@@ -70,7 +70,10 @@ def line_chart(series: Sequence[Series], *, title: str, empty: str, percent: boo
     for step in range(5):
         value = top_value * step / 4
         y = y_of(value)
-        text = f"{value * 100:.0f}%" if percent else f"{value:,.0f}"
+        if percent:
+            text = f"{value * 100:.0f}%" if top_value >= 0.2 else f"{value * 100:.1f}%"
+        else:
+            text = f"{value:,.0f}" if top_value >= 8 else f"{value:,.1f}"
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="{GRID}"/>')
         parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="{MUTED}">{text}</text>')
     for index, label in enumerate(labels):
@@ -193,7 +196,9 @@ def scatter_map(
     width, height, pad, legend_h = 720, 440, 20, 28
     parts = _open(width, height + legend_h, title, "chart map")
     x_legend = pad
-    for key, (label, colour) in legend.items():
+    counts = {key: sum(1 for point in points if point[2] == key) for key in legend}
+    for key, (name, colour) in legend.items():
+        label = f"{name} {counts[key]}"
         parts.append(f'<circle cx="{x_legend + 6}" cy="14" r="6" fill="{colour}" data-key="{escape(key)}"/>')
         parts.append(f'<text x="{x_legend + 16}" y="18" font-size="12" fill="{INK}">{escape(label)}</text>')
         x_legend += 24 + (8 if label.isascii() else 13) * len(label)

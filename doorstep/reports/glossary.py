@@ -72,7 +72,9 @@ def entries() -> list[Entry]:
         Entry(
             "cost_to_collect", _("Cost to collect"),
             _("(visits × visit cost + calls × call cost + SMS × SMS cost + letters × letter cost) ÷ collected"),
-            _("the cost of the month's work at the configured unit costs"), _("the amount collected in the month"),
+            _("the cost of the month's work at the configured unit costs: visits carried out, calls carried out, "
+              "SMS and letters sent about the cases (from the outbox)"),
+            _("the amount collected in the month (payments less reversals)"),
             _("work and payments recorded by the day"),
         ),
         Entry(

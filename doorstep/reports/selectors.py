@@ -264,6 +264,7 @@ class Dashboard:
     slices: pl.DataFrame
     productivity: list[dict[str, Any]] = field(default_factory=list)
     points: list[MapPoint] = field(default_factory=list)
+    by_month: dict[dt.date, dict[str, int]] = field(default_factory=dict)
 
 
 def available_months() -> list[dt.date]:
@@ -288,10 +289,12 @@ def dashboard_for(*, scope: Scope, filters: Filters, with_map: bool = True) -> D
     empty = frame.height == 0
     current = frame.filter(pl.col("month") == filters.month) if not empty else frame
     trend = []
+    by_month = {}
     for month in months:
         rows = frame.filter(pl.col("month") == month) if not empty else frame
         if rows.height == 0:
             continue
+        by_month[month] = metrics.totals(rows)
         rates = metrics.kpis(rows, buckets, costs)
         trend.append(
             {
@@ -320,6 +323,7 @@ def dashboard_for(*, scope: Scope, filters: Filters, with_map: bool = True) -> D
         slices=metrics.slice_summary(current, filters.slice_by, buckets) if current.height else pl.DataFrame(),
         productivity=productivity_rows(scope=scope, filters=filters) if scope.kind != "collector" else [],
         points=map_points(scope=scope, filters=filters) if with_map else [],
+        by_month=by_month,
     )
 
 
@@ -378,13 +382,16 @@ def filter_choices(*, user: User) -> dict[str, list[tuple[str, str]]]:
         collectors = collectors.filter(pk=scope.collector_id)
     elif scope.team_ids is not None:
         collectors = collectors.filter(team_id__in=scope.team_ids)
+    def distinct(name: str) -> list[str]:
+        return sorted(code for code in cube.order_by().values_list(name, flat=True).distinct() if code)
+
     return {
-        "branch": [(code, code) for code in sorted(set(cube.values_list("branch_code", flat=True)))],
+        "branch": [(code, code) for code in distinct("branch_code")],
         "team": [(str(team.pk), team.name) for team in teams],
         "collector": [(str(c.pk), f"{c.display_name} ({c.badge_number})") for c in collectors[:500]],
-        "product": [(code, code) for code in sorted(set(cube.values_list("product_code", flat=True)))],
-        "strategy": [(code, code) for code in sorted(set(cube.values_list("strategy", flat=True))) if code],
-        "arm": [(code, code) for code in sorted(set(cube.values_list("arm", flat=True))) if code],
+        "product": [(code, code) for code in distinct("product_code")],
+        "strategy": [(code, code) for code in distinct("strategy")],
+        "arm": [(code, code) for code in distinct("arm")],
         "bucket": [(code, code) for code in facts.bucket_codes()],
     }
 

@@ -10,11 +10,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from doorstep.core.audit import Actor, actor_fields, audit_record
-from doorstep.core.pdf import Heading, NewPage, TableBlock, Text, pdf_render
-from doorstep.reports import facts, metrics, selectors, tables
+from doorstep.core.pdf import Heading, NewPage, Picture, TableBlock, Text, pdf_render
+from doorstep.reports import facts, metrics, pdf_charts, selectors, tables
 from doorstep.reports.models import FactBuild, MonthlyReport
 
 REPORT_LANGUAGES = ("zh-hans", "en")
+TREND_KEYS = ("cure_rate", "right_party_contact_rate", "visit_contact_rate", "promise_kept_rate")
 
 
 def facts_refresh(*, actor: Actor, business_date: dt.date) -> dict[str, Any]:
@@ -62,11 +63,22 @@ def _report_blocks(data: selectors.Dashboard, buckets: list[str]) -> list[Any]:
         Heading(kpi.title),
         TableBlock(kpi.header, kpi.rows, widths=(3, 1.2, 1.5, 1.5)),
     ]
+    rates = {key: label for key, label in tables.kpi_labels().items() if key in TREND_KEYS}
+    pictures = {} if not pdf_charts.can_draw(translation.get_language() or "en") else {
+        "trend": Picture(pdf_charts.trend_png(data, rates)),
+        "roll": Picture(pdf_charts.roll_png(
+            data, buckets, {code: tables.state_label(code) for code in metrics.roll_columns(buckets)}
+        )),
+        "recovery": Picture(pdf_charts.recovery_png(data)),
+    }
     for table in (
         tables.trend_table(data), tables.roll_table(data, buckets), tables.flow_table(data),
         tables.recovery_table(data), tables.funnel_table(data),
     ):
-        blocks += [Heading(table.title), TableBlock(table.header, table.rows or [["—"] * len(table.header)])]
+        blocks.append(Heading(table.title))
+        if table.key in pictures:
+            blocks.append(pictures[table.key])
+        blocks.append(TableBlock(table.header, table.rows or [["—"] * len(table.header)]))
     productivity = tables.productivity_table(data)
     blocks += [
         NewPage(),

@@ -181,13 +181,7 @@ def compliance(request: HttpRequest) -> HttpResponse:
     form, filters = _filters(request)
     data = selectors.dashboard(user=request.user, filters=filters, with_map=False)
     totals = data.totals or {}
-    refused_trend = []
-    for month in data.months:
-        rows = selectors.summary_frame(scope=data.scope, filters=filters, months=[month])
-        if rows.height == 0:
-            continue
-        counts = metrics.totals(rows)
-        refused_trend.append((month, counts))
+    refused_trend = sorted(data.by_month.items())
     chart = charts.line_chart(
         [
             charts.Series(_("Refused by the gate"), [

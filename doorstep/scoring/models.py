@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from doorstep.portfolio.models import Case
 
@@ -15,10 +16,10 @@ class ModelKind(models.TextChoices):
 
 
 class ModelStatus(models.TextChoices):
-    TRAINED = "trained", _("Awaiting approval")
-    APPROVED = "approved", _("Approved")
-    REJECTED = "rejected", _("Rejected")
-    RETIRED = "retired", _("Retired")
+    TRAINED = "trained", pgettext_lazy("model status", "Awaiting approval")
+    APPROVED = "approved", pgettext_lazy("model status", "Approved")
+    REJECTED = "rejected", pgettext_lazy("model status", "Rejected")
+    RETIRED = "retired", pgettext_lazy("model status", "Retired")
 
 
 # The only status changes a model version may make.

@@ -53,6 +53,8 @@ REASONS_PER_CASE = 3
 # Points scale of every propensity model: 600 points at odds of 50 to 1, 20 points to double the odds.
 BASE_POINTS, BASE_ODDS, POINTS_TO_DOUBLE = 600.0, 50.0, 20.0
 SAMPLE_ROWS = 20_000
+# Cases from this many days past due on are those the visit rule (and its hold-out) covers.
+UPLIFT_FROM_DAYS = SimulationSettings().visit_from_days
 
 
 def _setting(name: str, default: Any) -> Any:
@@ -449,10 +451,15 @@ def scores_compute(panel: pl.DataFrame, model: Any, uplift_model: Any | None) ->
             "reason_codes": code_text,
         }
     )
-    uplift = uplift_model.predict_uplift(panel) if uplift_model is not None else None
-    return frame.with_columns(
-        pl.Series("uplift", uplift, dtype=pl.Float64) if uplift is not None else pl.lit(None, dtype=pl.Float64).alias("uplift")
-    )
+    if uplift_model is None:
+        return frame.with_columns(pl.lit(None, dtype=pl.Float64).alias("uplift"))
+    # The uplift model learnt from the cases the visit rule made eligible (and its hold-out); outside that
+    # domain it would only extrapolate, so those cases get no uplift.
+    eligible = (panel["days_past_due"] >= UPLIFT_FROM_DAYS).to_numpy()
+    uplift = np.full(panel.height, np.nan)
+    if eligible.any():
+        uplift[eligible] = uplift_model.predict_uplift(panel.filter(pl.Series(eligible)))
+    return frame.with_columns(pl.Series("uplift", uplift, dtype=pl.Float64).fill_nan(None))
 
 
 def scores_refresh(*, actor: Actor, business_date: dt.date) -> dict[str, Any]:

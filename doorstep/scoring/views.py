@@ -13,8 +13,20 @@ from django.views.decorators.http import require_POST
 
 from doorstep.core.pdf import Heading, NewPage, Picture, TableBlock, Text, pdf_render
 from doorstep.scoring import charts, selectors, services
+from doorstep.scoring import features as F
 from doorstep.scoring.maths.reasons import factor_label
+from doorstep.scoring.maths.scorecard import EXCLUDED_LOW_INFORMATION, EXCLUDED_REVERSED
 from doorstep.scoring.models import ModelKind, ModelStatus, ModelVersion
+
+
+def _exclusion_reason(reason: str) -> str:
+    """The reasons the model code records, in the reader's language."""
+    known = {
+        EXCLUDED_LOW_INFORMATION: _("Low information value: too weak to earn a place in the model."),
+        EXCLUDED_REVERSED: _("Weight reversed in the regression (overlaps other features)."),
+        F.EXCLUDED.get("borrower_age", ""): _("Age is a protected attribute: not used to decide how a borrower is treated."),
+    }
+    return str(known.get(reason, reason))
 
 
 def _language(request: HttpRequest) -> str:
@@ -55,7 +67,7 @@ def _report_context(model: ModelVersion, language: str) -> dict[str, Any]:
 def model_detail(request: HttpRequest, model_id: int) -> HttpResponse:
     model = selectors.model_get(model_id=model_id)
     language = _language(request)
-    excluded = [(factor_label(name, language), reason) for name, reason in model.excluded.items()]
+    excluded = [(factor_label(name, language), _exclusion_reason(reason)) for name, reason in model.excluded.items()]
     may_decide = (
         request.user.has_perm("scoring.approve_model")
         and model.status == ModelStatus.TRAINED
@@ -177,7 +189,7 @@ def model_pdf(request: HttpRequest, model_id: int) -> HttpResponse:
     blocks += [
         NewPage(),
         Heading(_("Excluded attributes")),
-        TableBlock(header=[_("Attribute"), _("Why")], rows=[[factor_label(name, language), reason] for name, reason in model.excluded.items()] or [["-", "-"]]),
+        TableBlock(header=[_("Attribute"), _("Why")], rows=[[factor_label(name, language), _exclusion_reason(reason)] for name, reason in model.excluded.items()] or [["-", "-"]]),
         Heading(_("Features")),
         Text(", ".join(factor_label(name, language) for name in model.features)),
     ]

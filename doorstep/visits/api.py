@@ -81,7 +81,7 @@ def _visit_out(visit) -> VisitOut:  # type: ignore[no-untyped-def]
     )
 
 
-@router.get("/teams/{team_id}/days/{day}", response=DayPlanOut, summary="The team's published plan for a day")
+@router.get("/visits/teams/{team_id}/days/{day}", response=DayPlanOut, summary="The team's published plan for a day")
 def day_plan(request: HttpRequest, team_id: int, day: dt.date) -> DayPlanOut:
     team = selectors.planner_team(request.user, team_id)
     plan = selectors.published_plan(team=team, day=day)
@@ -102,13 +102,13 @@ def day_plan(request: HttpRequest, team_id: int, day: dt.date) -> DayPlanOut:
                       routes=routes)
 
 
-@router.get("/{visit_id}/slots", response=list[SlotOut], summary="Other windows the visit could move to")
+@router.get("/visits/{visit_id}/slots", response=list[SlotOut], summary="Other windows the visit could move to")
 def visit_slots(request: HttpRequest, visit_id: int) -> list[SlotOut]:
     visit = selectors.visit_for_planner(request.user, visit_id)
     return [SlotOut(start=start, end=end) for start, end in selectors.visit_slots(visit=visit)]
 
 
-@router.post("/{visit_id}/answer", response=VisitOut, summary="Record the borrower's answer to the notice")
+@router.post("/visits/{visit_id}/answer", response=VisitOut, summary="Record the borrower's answer to the notice")
 def visit_answer(request: HttpRequest, visit_id: int, payload: AnswerIn) -> VisitOut:
     visit = selectors.visit_for_planner(request.user, visit_id)
     result = services.visit_answer_record(
@@ -118,7 +118,7 @@ def visit_answer(request: HttpRequest, visit_id: int, payload: AnswerIn) -> Visi
     return _visit_out(result)
 
 
-@router.post("/{visit_id}/cancel", response=VisitOut, summary="Cancel a scheduled visit and re-plan its day")
+@router.post("/visits/{visit_id}/cancel", response=VisitOut, summary="Cancel a scheduled visit and re-plan its day")
 def visit_cancel(request: HttpRequest, visit_id: int, payload: ReasonIn) -> VisitOut:
     visit = selectors.visit_for_planner(request.user, visit_id)
     return _visit_out(services.visit_cancel(actor=request.user, visit_id=visit.pk, reason=payload.reason))

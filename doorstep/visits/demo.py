@@ -20,7 +20,7 @@ def demo_run(context: DemoContext) -> None:
     day = context.snapshot_date
     cancelled = services.visits_cancel_closed_cases(actor=DEMO_ACTOR)
     allocation = services.visits_allocate(actor=DEMO_ACTOR, day=day)
-    schedule = services.visits_schedule(actor=DEMO_ACTOR, day=day)
+    schedule = services.visits_schedule(actor=DEMO_ACTOR, day=day, allocation=allocation)
     # Notices are queued after commit; outside a transaction that is now. Any the first run missed go now.
     pending = list(Visit.objects.filter(status=VisitStatus.SCHEDULED, notice_message_id__isnull=True)
                    .values_list("pk", flat=True))

@@ -186,6 +186,9 @@ def visit_check_in(
         visit = _own_visit_locked(actor, visit_id)
         if visit.status != VisitStatus.SCHEDULED:
             _move(visit, VisitStatus.CHECKED_IN)
+        planned_day = timezone.localtime(visit.window_start).date()
+        if timezone.localtime(at).date() != planned_day:
+            raise FieldError(_("This visit is planned for %(day)s.") % {"day": planned_day.isoformat()})
         required: list[Confirmation] = confirmations_required(visit=visit)
         given = {item.code: bool(confirmations.get(item.code)) for item in required}
         missing = [str(item.label) for item in required if item.required and not given[item.code]]

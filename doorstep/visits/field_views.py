@@ -166,7 +166,11 @@ def field_attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
         handle = attachment.file.open("rb")
     except FileNotFoundError as error:
         raise Http404("file missing") from error
-    return FileResponse(handle, content_type=attachment.content_type, filename=attachment.original_name)
+    # Photos and recordings open in the phone's viewer; anything else is downloaded, never rendered here.
+    inline = attachment.content_type.startswith(("image/", "audio/"))
+    return FileResponse(
+        handle, content_type=attachment.content_type, filename=attachment.original_name, as_attachment=not inline
+    )
 
 
 @login_required

@@ -16,7 +16,7 @@ def field_day_prepare(
 ) -> dict[str, Any]:
     cancelled = services.visits_cancel_closed_cases(actor=actor)
     allocation = services.visits_allocate(actor=actor, day=day, days=days, team_ids=team_ids)
-    schedule = services.visits_schedule(actor=actor, day=day, days=days, team_ids=team_ids)
+    schedule = services.visits_schedule(actor=actor, day=day, days=days, team_ids=team_ids, allocation=allocation)
     plans = []
     for offset in range(plan_days):
         plans.extend(planning.day_plans_build(actor=actor, day=day + dt.timedelta(days=offset), team_ids=team_ids))

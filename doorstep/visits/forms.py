@@ -5,6 +5,7 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from doorstep.collectors.models import Collector
 from doorstep.visits.models import BorrowerResponse, Crew, ResponseChannel
 
 REASON = {"label": _("Reason"), "max_length": 300, "widget": forms.TextInput(attrs={"autocomplete": "off"})}
@@ -38,6 +39,16 @@ class ReassignForm(forms.Form):
     def __init__(self, *args: object, crews: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["crew"].queryset = crews  # type: ignore[attr-defined]
+
+
+class CaseReassignForm(forms.Form):
+    collector = forms.ModelChoiceField(label=_("Collector"), queryset=Collector.objects.none(),
+                                       empty_label=_("Choose a collector"))
+    reason = forms.CharField(**REASON)  # type: ignore[arg-type]
+
+    def __init__(self, *args: object, collectors: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["collector"].queryset = collectors  # type: ignore[attr-defined]
 
 
 ANSWERS = [(value, label) for value, label in BorrowerResponse.choices if value != BorrowerResponse.PENDING

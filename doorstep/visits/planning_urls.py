@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("plans/visit/<int:visit_id>/cancel/", views.visit_cancel, name="visit_cancel"),
     path("plans/visit/<int:visit_id>/move/", views.visit_move, name="visit_move"),
     path("plans/visit/<int:visit_id>/reassign/", views.visit_reassign, name="visit_reassign"),
+    path("plans/visit/<int:visit_id>/case/", views.case_reassign, name="case_reassign"),
     path("plans/visit/<int:visit_id>/answer/", views.visit_answer, name="visit_answer"),
     path("plans/alerts/<int:alert_id>/acknowledge/", views.alert_acknowledge, name="alert_acknowledge"),
 ]

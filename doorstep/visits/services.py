@@ -138,12 +138,15 @@ def _collector_infos(collectors: list[Collector], team_territories: dict[int, se
     }
 
 
-def crews_form(*, actor: Actor, team: Team, on: dt.date) -> list[Crew]:
+def crews_form(
+    *, actor: Actor, team: Team, on: dt.date, ready: set[int] | None = None, size: int | None = None
+) -> list[Crew]:
     """The team's active crews for `on`: crews whose members are all still field-ready stay; the rest are
-    ended and the free collectors paired again (or sent alone where the rule set allows one)."""
+    ended and the free collectors paired again (or sent alone where the rule set allows one). A caller
+    forming many teams' crews passes the field-ready collectors and the crew size, read once."""
     _require_planner(actor, {team.pk})
-    ready = field_ready_ids(on=on)
-    size = min_team()
+    ready = field_ready_ids(on=on) if ready is None else ready
+    size = min_team() if size is None else size
     with transaction.atomic():
         Team.objects.select_for_update().get(pk=team.pk)
         collectors = list(Collector.objects.filter(team=team, is_active=True, pk__in=ready).select_related("user"))
@@ -188,6 +191,7 @@ class AllocationOutcome:
     by_reason: dict[str, int] = field(default_factory=dict)
     unplaced: dict[str, int] = field(default_factory=dict)
     reassigned: int = 0
+    crew_of_case: dict[int, int] = field(default_factory=dict)  # case id -> crew id
 
 
 def horizon(day: dt.date, days: int) -> list[dt.date]:
@@ -243,10 +247,11 @@ def visits_allocate(
     ).values_list("team_id", "territory_id"):
         team_territories[team_id].add(territory_id)
     teams_with_cases = {row["team_id"] for row in rows}
+    ready, size = field_ready_ids(on=day), min_team()
     for team in teams:
         if team.pk not in teams_with_cases:
             continue
-        team_crews = crews_form(actor=actor, team=team, on=day)
+        team_crews = crews_form(actor=actor, team=team, on=day, ready=ready, size=size)
         members = {m.pk: m for crew in team_crews for m in crew.members}
         infos = _collector_infos(list(members.values()), team_territories)
         for crew in team_crews:
@@ -284,6 +289,7 @@ def visits_allocate(
     for item in result.allocated:
         crew = crew_by_key[item.crew_key]
         outcome.by_reason[item.reason] = outcome.by_reason.get(item.reason, 0) + 1
+        outcome.crew_of_case[item.case_id] = crew.pk
         if row_of[item.case_id]["collector_id"] != crew.lead_id or row_of[item.case_id]["team_id"] != crew.team_id:
             batches[item.reason].append(PlannedAssignment(item.case_id, crew.team_id, crew.lead_id))
     for item in result.unplaced:
@@ -332,24 +338,30 @@ def _purpose_text() -> str:
 
 def visits_schedule(
     *, actor: Actor, day: dt.date, days: int = HORIZON_DAYS, team_ids: list[int] | None = None,
-    notify_borrowers: bool = True,
+    notify_borrowers: bool = True, allocation: AllocationOutcome | None = None,
 ) -> ScheduleOutcome:
-    """Propose an appointment for every allocated case due a visit: a day and a window of the crew's shift,
-    close to the crew's other visits that day, that the gate allows for the whole visit and the crew.
-    Creates the visits (scheduled, answer pending) and queues the advance notices after commit."""
+    """Propose an appointment for every case due a visit that allocation gave a crew (allocating first unless
+    `allocation` is given): a day and a window of the crew's shift, close to the crew's other visits that
+    day, that the gate allows for the whole visit and the crew. Creates the visits (scheduled, answer
+    pending) and queues the advance notices after commit."""
     from doorstep.compliance.services import ContactAction, check_many
 
     teams = list(Team.objects.filter(pk__in=team_ids) if team_ids is not None else Team.objects.all())
     _require_planner(actor, {team.pk for team in teams})
+    if allocation is None:
+        allocation = visits_allocate(actor=actor, day=day, days=days, team_ids=team_ids)
     outcome = ScheduleOutcome()
     window_days = horizon(day, days)
-    rows = selectors.cases_due_visit(day=window_days[-1], team_ids=[team.pk for team in teams])
+    rows = [
+        row for row in selectors.cases_due_visit(day=window_days[-1], team_ids=[team.pk for team in teams])
+        if row["case_id"] in allocation.crew_of_case
+    ]
     if not rows:
         return outcome
-    crews = {
-        crew.lead_id: crew
-        for crew in Crew.objects.filter(is_active=True, team__in=teams).select_related("lead__user", "partner__user")
-    }
+    crews_by_pk = Crew.objects.select_related("lead__user", "partner__user").in_bulk(
+        set(allocation.crew_of_case.values())
+    )
+    crews = {crew.lead_id: crew for crew in crews_by_pk.values()}
     zone = selectors.local_zone()
     now = timezone.now()
     first = dt.datetime.combine(window_days[0], dt.time.min, tzinfo=zone)
@@ -362,7 +374,7 @@ def visits_schedule(
 
     by_crew: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
-        crew = crews.get(row["collector_id"]) if row["collector_id"] else None
+        crew = crews_by_pk.get(allocation.crew_of_case[row["case_id"]])
         if crew is None:
             outcome.no_crew += 1
             continue
@@ -708,7 +720,7 @@ def visit_answer_record(
     if answer == BorrowerResponse.DECLINED and not note:
         raise ValidationError(_("Say why the borrower declined."))
     with transaction.atomic():
-        visit = Visit.objects.select_for_update().select_related("collector__team", "collector__user",
+        visit = Visit.objects.select_for_update(of=("self",)).select_related("collector__team", "collector__user",
                                                                   "partner__user").get(pk=visit_id)
         _may_handle(actor, visit)
         if visit.status != VisitStatus.SCHEDULED:
@@ -743,7 +755,7 @@ def visit_move(*, actor: Actor, visit_id: int, new_window_start: dt.datetime, re
     """A team lead moves a visit to another offered window; the borrower is sent a new notice."""
     reason = _clean_reason(reason)
     with transaction.atomic():
-        visit = Visit.objects.select_for_update().select_related("collector__team").get(pk=visit_id)
+        visit = Visit.objects.select_for_update(of=("self",)).select_related("collector__team").get(pk=visit_id)
         _require_planner(actor, {visit.collector.team_id})
         if visit.status != VisitStatus.SCHEDULED:
             raise ValidationError(_("Only a scheduled visit can be moved."))
@@ -766,7 +778,7 @@ def visit_cancel(*, actor: Actor, visit_id: int, reason: str, tell_borrower: boo
     """Cancel a scheduled visit with a reason; the borrower who had a notice is told; the day is re-planned."""
     reason = _clean_reason(reason)
     with transaction.atomic():
-        visit = Visit.objects.select_for_update().select_related("collector__team").get(pk=visit_id)
+        visit = Visit.objects.select_for_update(of=("self",)).select_related("collector__team").get(pk=visit_id)
         _require_planner(actor, {visit.collector.team_id})
         if visit.status != VisitStatus.SCHEDULED:
             raise ValidationError(_("Only a scheduled visit can be cancelled."))
@@ -783,7 +795,7 @@ def visits_cancel_for_case(*, actor: Actor, case_id: int, reason: str) -> int:
     reason = _clean_reason(reason)
     with transaction.atomic():
         visits = list(
-            Visit.objects.select_for_update().select_related("collector__team")
+            Visit.objects.select_for_update(of=("self",)).select_related("collector__team")
             .filter(case_id=case_id, status=VisitStatus.SCHEDULED)
         )
         touched = []
@@ -804,7 +816,7 @@ def visit_reassign(*, actor: Actor, visit_id: int, crew_id: int, reason: str) ->
 
     reason = _clean_reason(reason)
     with transaction.atomic():
-        visit = Visit.objects.select_for_update().select_related("collector__team").get(pk=visit_id)
+        visit = Visit.objects.select_for_update(of=("self",)).select_related("collector__team").get(pk=visit_id)
         crew = Crew.objects.select_related("lead", "partner").filter(pk=crew_id, is_active=True).first()
         if crew is None:
             raise ValidationError(_("Choose an active crew."))
@@ -851,7 +863,7 @@ def case_reassign(*, actor: Actor, case_id: int, collector_id: int, reason: str)
 
 def alert_acknowledge(*, actor: AbstractBaseUser, alert_id: int) -> VisitAlert:
     with transaction.atomic():
-        alert = VisitAlert.objects.select_for_update().select_related("collector").get(pk=alert_id)
+        alert = VisitAlert.objects.select_for_update(of=("self",)).select_related("collector").get(pk=alert_id)
         _require_planner(actor, {alert.collector.team_id})
         if alert.acknowledged_at is None:
             alert.acknowledged_at = timezone.now()

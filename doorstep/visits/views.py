@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from doorstep.collectors.models import Team
+from doorstep.collectors.models import Collector, Team
 from doorstep.visits import planning, selectors, services
-from doorstep.visits.forms import AnswerForm, MoveForm, ReasonForm, ReassignForm
+from doorstep.visits.forms import AnswerForm, CaseReassignForm, MoveForm, ReasonForm, ReassignForm
 from doorstep.visits.models import Crew, Visit, VisitStatus
 from doorstep.visits.route_svg import RoutePoint, route_svg
 
@@ -136,10 +136,16 @@ def team_allocate(request: HttpRequest, team_id: int, day: str) -> HttpResponse:
     team = selectors.planner_team(request.user, team_id)
     the_day = _day(day)
     allocation = services.visits_allocate(actor=request.user, day=the_day, team_ids=[team.pk])
-    schedule = services.visits_schedule(actor=request.user, day=the_day, team_ids=[team.pk])
+    schedule = services.visits_schedule(actor=request.user, day=the_day, team_ids=[team.pk],
+                                        allocation=allocation)
     messages.success(request, _("%(allocated)s cases allocated, %(scheduled)s visits scheduled with notice.") % {
         "allocated": allocation.allocated, "scheduled": schedule.scheduled})
     return redirect("visits:team_day", team_id=team.pk, day=the_day.isoformat())
+
+
+def _team_collectors(request: HttpRequest, visit: Visit) -> Any:
+    return (Collector.objects.filter(team__in=selectors.planner_teams(request.user), is_active=True)
+            .exclude(pk=visit.collector_id).select_related("user").order_by("badge_number"))
 
 
 def _visit_context(request: HttpRequest, visit: Visit) -> dict[str, Any]:
@@ -154,6 +160,7 @@ def _visit_context(request: HttpRequest, visit: Visit) -> dict[str, Any]:
         "move_form": MoveForm(prefix="move", slots=slots, zone=zone),
         "reassign_form": ReassignForm(prefix="reassign", crews=crews.exclude(lead_id=visit.collector_id)),
         "answer_form": AnswerForm(prefix="answer"),
+        "case_form": CaseReassignForm(prefix="case", collectors=_team_collectors(request, visit)),
         "history": list(selectors.borrower_visits(borrower_id=visit.borrower_id).exclude(pk=visit.pk)[:10]),
     }
 
@@ -224,6 +231,24 @@ def visit_reassign(request: HttpRequest, visit_id: int) -> HttpResponse:
         form.add_error(None, _error_text(error))
         return _invalid(request, visit, "reassign_form", form)
     messages.success(request, _("The visit is given to another crew and the day re-planned."))
+    return _back(visit)
+
+
+@login_required
+@require_POST
+def case_reassign(request: HttpRequest, visit_id: int) -> HttpResponse:
+    visit = selectors.visit_for_planner(request.user, visit_id)
+    form = CaseReassignForm(request.POST, prefix="case", collectors=_team_collectors(request, visit))
+    if not form.is_valid():
+        return _invalid(request, visit, "case_form", form)
+    try:
+        moved = services.case_reassign(actor=request.user, case_id=visit.case_id,
+                                       collector_id=form.cleaned_data["collector"].pk, reason=form.cleaned_data["reason"])
+    except ValidationError as error:
+        form.add_error(None, _error_text(error))
+        return _invalid(request, visit, "case_form", form)
+    messages.success(request, _("The case is given to %(collector)s; %(count)s scheduled visits follow it.") % {
+        "collector": form.cleaned_data["collector"], "count": moved})
     return _back(visit)
 
 

@@ -303,12 +303,12 @@ def test_a_low_qa_score_assigns_the_refresher_and_follow_up_reviews_show_the_cha
     flag = ReviewFlag.objects.get(collector=cast.collector)
     assert (flag.source, flag.source_id, flag.enrolment.course) == (FlagSource.QA, review.pk, refresher)
 
-    # The next visits are sampled as follow-ups; two good reviews close the flag as improved.
-    for _ in range(2):
-        follow = done_visit(cast)
-        qa_sample_draw(actor="system:qa", since=now - dt.timedelta(days=1), until=timezone.now(), share=0)
-        follow_sample = QASample.objects.get(visit=follow)
-        assert follow_sample.reasons == [SampleReason.FOLLOW_UP]
+    # The next two visits are sampled as follow-ups (not a third); two good reviews close the flag as improved.
+    follows = [done_visit(cast) for _ in range(3)]
+    qa_sample_draw(actor="system:qa", since=now - dt.timedelta(days=1), until=timezone.now(), share=0)
+    picked = list(QASample.objects.filter(visit__in=follows).order_by("visit_id"))
+    assert [sample.reasons for sample in picked] == [[SampleReason.FOLLOW_UP]] * 2
+    for follow_sample in picked:
         qa_review_submit(actor=cast.supervisor, sample_id=follow_sample.pk, scores=full_marks(2))
     flag.refresh_from_db()
     assert flag.outcome == FlagOutcome.IMPROVED and flag.follow_up_score == 100
@@ -346,3 +346,17 @@ def test_the_daily_step_puts_untrained_collectors_on_the_pre_job_course(cast: Ca
         cast.other_collector, exam.course, EnrolmentReason.ONBOARDING
     )
     assert certificates_daily(actor="system:daily", today=TODAY).enrolled == 0
+
+
+def test_in_india_only_agency_staff_need_the_iibf_certificate(cast: Cast) -> None:
+    from doorstep.compliance.models import Agency
+
+    agency = Agency.objects.create(name="Recovery Partners Pvt Ltd")
+    agency.teams.add(cast.team)
+    other_team = factories.make_team(name="In-house", branch_code="MU001")
+    in_house = factories.make_collector(factories.make_user("inhouse", Role.COLLECTOR), other_team, "MU0001")
+    assert field_ready_collector_ids(on=TODAY, jurisdiction="IN") == {in_house.pk}
+    certificate_record(actor="system:test", collector=cast.collector, kind=CertificateKind.IIBF_DRA,
+                       number="IIBF/DRA/2026/17", issued_on=TODAY - dt.timedelta(days=10),
+                       expires_on=TODAY + dt.timedelta(days=1000))
+    assert field_ready_collector_ids(on=TODAY, jurisdiction="IN") == {in_house.pk, cast.collector.pk}

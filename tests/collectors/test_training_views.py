@@ -149,3 +149,19 @@ def test_the_api_gives_each_user_the_training_status_they_may_see(cast: Cast) ->
     states = {item["kind"]: item["state"] for item in mine[0]["certificates"]}
     assert states == {"annual": "missing", "pre_job": "valid"} and mine[0]["field_ready"] is False
     assert get(cast.collector_user, f"/api/collectors/{cast.other_collector.pk}/training-status").status_code == 404
+
+
+def test_handing_in_with_unanswered_questions_asks_once_then_counts_them_wrong(cast: Cast) -> None:
+    exam = make_course_with_exam()
+    client = client_for(cast.collector_user)
+    url = client.post(reverse("collectors:exam_start", args=[exam.pk])).url
+    attempt = ExamAttempt.objects.get()
+    answers = right_answers(attempt)
+    first = str(attempt.paper[0]["question"])
+    body = {f"q{question}": choice for question, choice in answers.items() if question != first}
+    warned = client.post(url, body)
+    assert warned.status_code == 200 and 'name="confirm" value="1"' in warned.content.decode()
+    done = client.post(url, {**body, "confirm": "1"})
+    assert done.status_code == 302
+    attempt.refresh_from_db()
+    assert (attempt.correct, attempt.score, attempt.passed) == (3, 75, True)

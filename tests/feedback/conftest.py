@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from unittest import mock
 
 import pytest
+from django.utils import translation
 
 from doorstep.collectors.models import Certificate, Collector
 from doorstep.compliance import services as compliance_services
@@ -14,6 +15,13 @@ from doorstep.compliance import services as compliance_services
 @pytest.fixture(autouse=True)
 def _fresh_gate_caches() -> None:
     compliance_services.caches_clear()
+
+
+@pytest.fixture(autouse=True)
+def _messages_in_english() -> Iterator[None]:
+    """Service errors are matched by their English text; the site's own default language is Chinese."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture(autouse=True)

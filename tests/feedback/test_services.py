@@ -58,13 +58,13 @@ def test_a_visit_that_never_happened_cannot_be_rated(cast: Cast) -> None:
 
 def test_a_complaint_about_a_visit_names_its_collector_team_and_deadlines(cast: Cast, django_capture_on_commit_callbacks) -> None:
     visit = make_visit(cast.own_case, cast.collector)
-    with frozen(local("2026-11-27T17:30")):  # a Friday evening
-        with django_capture_on_commit_callbacks(execute=True):
-            complaint = services.complaint_file(
-                actor=f"borrower:{cast.own_case.borrower_id}", borrower=cast.own_case.borrower,
-                category="threat_insult", text="在门口大声辱骂", channel="portal", visit=visit,
-                attachments=[photo()],
-            )
+    # A Friday evening.
+    with frozen(local("2026-11-27T17:30")), django_capture_on_commit_callbacks(execute=True):
+        complaint = services.complaint_file(
+            actor=f"borrower:{cast.own_case.borrower_id}", borrower=cast.own_case.borrower,
+            category="threat_insult", text="在门口大声辱骂", channel="portal", visit=visit,
+            attachments=[photo()],
+        )
     assert complaint.case == cast.own_case
     assert complaint.collector == cast.collector
     assert complaint.team == cast.team
@@ -127,10 +127,9 @@ def test_the_workflow_from_receipt_to_an_upheld_decision_tells_the_borrower_each
     with frozen(local("2026-11-23T15:00")):
         services.complaint_acknowledge(actor=cast.compliance, complaint_id=complaint.pk)
         services.complaint_investigate(actor=cast.compliance, complaint_id=complaint.pk, note="调取录音")
-    with frozen(local("2026-11-25T11:00")):
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            services.complaint_resolve(actor=cast.compliance, complaint_id=complaint.pk,
-                                       outcome=ComplaintOutcome.UPHELD, resolution=DECISION)
+    with frozen(local("2026-11-25T11:00")), django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.complaint_resolve(actor=cast.compliance, complaint_id=complaint.pk,
+                                   outcome=ComplaintOutcome.UPHELD, resolution=DECISION)
     assert len(callbacks) == 1  # the message to the borrower, after commit
     complaint.refresh_from_db()
     assert complaint.status == ComplaintStatus.RESOLVED

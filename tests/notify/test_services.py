@@ -211,7 +211,7 @@ def test_notices_are_never_sent_inside_quiet_hours(asked: int, dispatch_every: i
     start = local(3, 0) + dt.timedelta(minutes=asked)
     message = queue(case, key=f"night:{asked}:{dispatch_every}:{case.pk}", not_before=start)
     now = start
-    for _ in range(80):
+    while now <= start + dt.timedelta(hours=24):  # quiet hours never last a day
         outbox_dispatch(now=now)
         now += dt.timedelta(minutes=dispatch_every)
     message.refresh_from_db()

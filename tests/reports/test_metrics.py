@@ -251,3 +251,18 @@ def test_slices_and_collector_productivity() -> None:
     assert productivity[100]["collected_fen"] == 40_000 + 10_000
     assert productivity[100]["cases"] == 2
     assert productivity[101]["visits"] == 1 and productivity[101]["collected_per_visit_fen"] == 0
+
+
+def test_sms_and_letters_come_from_the_messages_sent_when_given() -> None:
+    messages = pl.DataFrame(
+        {"case_id": [1, 1, 3, 3], "sent_on": [D(2026, 11, 2), D(2026, 12, 1), D(2026, 11, 3), D(2026, 11, 4)],
+         "channel": ["sms", "sms", "letter", "sms"]}
+    )
+    frame = metrics.case_month_facts(
+        month=NOVEMBER, as_of=AS_OF, cases=CASES, status_changes=STATUS_CHANGES, bucket_moves=BUCKET_MOVES,
+        buckets=BUCKETS, contacts=CONTACTS, messages=messages,
+    )
+    counts = {row["case_id"]: (row["sms"], row["letters"]) for row in frame.to_dicts()}
+    # The ledger's SMS for case 3 is the same message: counted once, from the outbox.
+    assert counts[1] == (1, 0) and counts[3] == (1, 1)
+    assert metrics.collection_cost_fen(frame, UNIT_COSTS) == 3 * 300 + 2 * 5 + 800

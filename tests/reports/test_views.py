@@ -111,3 +111,31 @@ def test_glossary_lists_every_metric(client, built: Cast) -> None:
 def test_the_facts_step_replaces_a_month_rather_than_adding_to_it(built: Cast) -> None:
     facts_refresh(actor="system:test", business_date=timezone.localdate())
     assert CaseMonthFact.objects.count() == 3
+
+
+def test_compliance_dashboard_for_compliance_only(client, built: Cast) -> None:
+    client.force_login(built.compliance)
+    page = client.get("/reports/compliance/")
+    assert page.status_code == 200
+    assert page.context["totals"]["contacts"] == 2
+    assert client.get("/reports/export/channels.csv").status_code == 200
+    client.force_login(built.collector_user)
+    assert client.get("/reports/compliance/").status_code == 404
+
+
+def test_the_daily_run_builds_the_facts_and_last_months_report_on_the_first_business_day(cast: Cast) -> None:
+    from doorstep.strategy import flows
+
+    assert [step.name for step in flows.DAILY_STEPS].index("reports") > [
+        step.name for step in flows.DAILY_STEPS
+    ].index("strategy")
+    first = dt.date(2026, 12, 1)  # a Tuesday
+    run = flows.daily_run_prepare(actor="system:test", business_date=first)
+    flows.daily_step_execute(run_id=run.pk, name="reports", actor="system:test")
+    step = run.steps.get(name="reports")
+    assert step.status == "succeeded", step.error
+    assert step.summary["monthly_report"] == "2026-11"
+    assert MonthlyReport.objects.filter(month=dt.date(2026, 11, 1)).count() == 2
+    second = flows.daily_run_prepare(actor="system:test", business_date=dt.date(2026, 12, 2))
+    flows.daily_step_execute(run_id=second.pk, name="reports", actor="system:test")
+    assert "monthly_report" not in second.steps.get(name="reports").summary

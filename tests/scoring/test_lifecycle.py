@@ -179,3 +179,21 @@ def test_a_collector_sees_the_score_of_their_own_case_only(client, cast, trained
     assert client.get(reverse("scoring:case_score", args=[cast.own_case.pk])).status_code == 200
     assert client.get(reverse("scoring:case_score", args=[cast.colleagues_case.pk])).status_code == 404
     assert client.get(reverse("scoring:index")).status_code == 403
+
+
+def test_the_api_gives_a_case_score_in_the_asked_language_and_hides_other_cases(cast, trained) -> None:  # type: ignore[no-untyped-def]
+    from django.test import Client
+
+    from doorstep.core.services import api_token_create
+
+    admin = factories.make_user("admin", Role.ADMIN)
+    services.model_approve(actor=admin, model_id=trained[ModelKind.SCORECARD].pk)
+    services.scores_refresh(actor="system:test", business_date=TODAY)
+    _token, raw = api_token_create(actor="system:test", user=cast.collector_user, name="test feed")
+    headers = {"Authorization": f"Bearer {raw}"}
+    own = Client().get(f"/api/scoring/cases/{cast.own_case.pk}?language=zh-Hans", headers=headers)
+    assert own.status_code == 200
+    body = own.json()
+    assert body["band"] in list("ABCDE") and body["model_version"] == trained[ModelKind.SCORECARD].label
+    assert all(reason["text"] for reason in body["reasons"])
+    assert Client().get(f"/api/scoring/cases/{cast.colleagues_case.pk}", headers=headers).status_code == 404

@@ -134,6 +134,12 @@ def test_confirmations_come_before_the_gate(field: FieldCast) -> None:  # noqa: 
     assert Visit.objects.get(pk=field.visit.pk).status == VisitStatus.SCHEDULED
 
 
+def test_a_check_in_is_on_the_visits_day(field: FieldCast) -> None:  # noqa: F811
+    with pytest.raises(FieldError):
+        check_in(field, at="2026-11-29 10:05")
+    assert not ContactEvent.objects.exists()
+
+
 def test_a_check_in_needs_a_position(field: FieldCast) -> None:  # noqa: F811
     with pytest.raises(FieldError):
         check_in(field, position={"latitude": None, "longitude": None})

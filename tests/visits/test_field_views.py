@@ -175,3 +175,27 @@ def test_script_placeholders_are_filled_and_unknown_ones_kept() -> None:
 
     text = "请问是{borrower_name}本人吗？逾期{days_past_due}天，{unknown}"
     assert script_fill(text, {"borrower_name": "张伟", "days_past_due": "45"}) == "请问是张伟本人吗？逾期45天，{unknown}"
+
+
+def test_attachments_are_uploaded_and_served_to_the_crew_only(client, today: FieldCast) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from doorstep.visits.models import VisitAttachment
+
+    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x01" * 600
+    log_in(client, today.cast.collector_user)
+    client.post(
+        reverse("visits:field_check_in", args=[today.visit.pk]),
+        {"latitude": "30.657100", "longitude": "104.081000", "confirm_id_shown": "on", "confirm_recording": "on"},
+    )
+    answer = client.post(
+        reverse("visits:field_attachment_add", args=[today.visit.pk]), {"file": SimpleUploadedFile("门口.jpg", jpeg)}
+    )
+    assert answer.status_code == 302
+    attachment = VisitAttachment.objects.get()
+    served = client.get(reverse("visits:field_attachment", args=[attachment.pk]))
+    assert served.status_code == 200 and b"".join(served.streaming_content) == jpeg
+    assert served["Content-Type"] == "image/jpeg"
+
+    log_in(client, today.stranger_user)
+    assert client.get(reverse("visits:field_attachment", args=[attachment.pk])).status_code == 404

@@ -216,3 +216,28 @@ def test_borrower_visits_lists_theirs_only(field: FieldTeam, committed) -> None:
     visits = schedule_week(field, committed)
     mine = selectors.borrower_visits(borrower_id=visits[0].borrower_id)
     assert list(mine) == [visits[0]]
+
+
+def test_the_daily_step_cancels_visits_of_cases_settled_since(field: FieldTeam, committed) -> None:
+    from doorstep.visits.flows import field_day_prepare
+
+    visits = schedule_week(field, committed)
+    settled = visits[1].case
+    settled.status = "cured"
+    settled.save(update_fields=["status"])
+    summary = committed(field_day_prepare, actor="system:daily", day=MONDAY)
+    assert summary["cancelled"] == 1
+    assert Visit.objects.get(pk=visits[1].pk).status == VisitStatus.CANCELLED
+    assert Message.objects.filter(template="visit_cancelled", case=settled).count() == 1
+    # The other cases already have their visits: nothing new is scheduled.
+    assert summary["scheduled"] == 0
+
+
+def test_a_lead_acknowledges_an_alert(field: FieldTeam) -> None:
+    from doorstep.visits.models import VisitAlert
+
+    alert = VisitAlert.objects.create(kind="sos", collector=field.cast.other_collector, note="help")
+    with pytest.raises(PermissionDenied):
+        services.alert_acknowledge(actor=field.cast.collector_user, alert_id=alert.pk)
+    done = services.alert_acknowledge(actor=field.cast.supervisor, alert_id=alert.pk)
+    assert done.acknowledged_by == field.cast.supervisor and done.acknowledged_at is not None

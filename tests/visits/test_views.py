@@ -104,3 +104,18 @@ def test_the_day_plan_through_the_api(client: Client, field: FieldTeam, committe
     other = Client()
     other.force_login(field.cast.collector_user)
     assert other.get(url).status_code == 404
+
+
+def test_the_lead_gives_a_case_to_another_collector_with_a_reason(client: Client, field: FieldTeam,
+                                                                  committed) -> None:
+    from doorstep.collectors.models import CaseAssignment
+
+    planned(field, committed)
+    visit = Visit.objects.get(case=field.cast.own_case)
+    c = logged_in(client, field.cast.supervisor)
+    url = reverse("visits:case_reassign", args=[visit.pk])
+    assert c.post(url, {"case-collector": field.cast.other_collector.pk, "case-reason": ""}).status_code == 400
+    response = c.post(url, {"case-collector": field.cast.other_collector.pk, "case-reason": "借款人要求更换"})
+    assert response.status_code == 302
+    current = CaseAssignment.objects.get(case=field.cast.own_case, ended_at__isnull=True)
+    assert current.collector == field.cast.other_collector and current.reason == "借款人要求更换"

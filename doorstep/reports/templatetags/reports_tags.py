@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
 from django import template
 from django.urls import reverse
@@ -12,8 +13,9 @@ from doorstep.reports.tables import ReportTable
 
 register = template.Library()
 
-# Up to this many columns a table becomes one card per row on a phone; wider ones scroll sideways.
-STACK_COLUMNS = 6
+# Up to this many columns a table fits a phone's width; wider ones scroll sideways with the first column
+# kept in view (numbers compared across a row read better in a row than as stacked cards).
+NARROW_COLUMNS = 3
 
 
 @register.filter
@@ -25,29 +27,38 @@ def at(values: Sequence[object], index: int) -> object:
         return ""
 
 
+def _is_number(cell: object) -> bool:
+    if isinstance(cell, (int, Decimal, float)):
+        return True
+    return isinstance(cell, str) and (cell.endswith("%") or cell == "—")
+
+
 @register.simple_tag
 def report_table(table: ReportTable, query: str) -> SafeString:
     """A dashboard table with its CSV and Excel links. Built here rather than in a template: the
     productivity table alone has thousands of cells, and this is a hundred times faster."""
     key = escape(table.key)
     header = [escape(str(cell)) for cell in table.header]
-    stack = len(header) <= STACK_COLUMNS
+    narrow = len(header) <= NARROW_COLUMNS
     parts = [
         f'<div class="table-head"><h2 id="table-{key}">{escape(str(table.title))}</h2>'
         f'<span class="exports">{escape(_("Export"))}: '
         f'<a href="{reverse("reports:export", args=[table.key, "csv"])}?{escape(query)}">CSV</a> '
         f'<a href="{reverse("reports:export", args=[table.key, "xlsx"])}?{escape(query)}">Excel</a></span></div>',
-        f'<div class="table-wrap{"" if stack else " scroll"}"><table class="table compact{" stack" if stack else ""}" '
+        f'<div class="table-wrap report-table"><table class="table compact{"" if narrow else " wide"}" '
         f'aria-labelledby="table-{key}"><thead><tr>',
     ]
-    parts += [f'<th{"" if index == 0 else " class=\"num\""}>{cell}</th>' for index, cell in enumerate(header)]
+    first = table.rows[0] if table.rows else ["", *[0] * (len(header) - 1)]
+    numeric = [index > 0 and _is_number(first[index]) for index in range(len(header))]
+    parts += [f'<th{" class=\"num\"" if numeric[index] else ""}>{cell}</th>' for index, cell in enumerate(header)]
     parts.append("</tr></thead><tbody>")
     for row in table.rows:
         cells = []
         for index, cell in enumerate(row):
-            css = "primary-cell" if index == 0 else "num"
+            css = "primary-cell" if index == 0 else "num" if index < len(numeric) and numeric[index] else ""
             label = header[index] if index < len(header) else ""
-            cells.append(f'<td class="{css}" data-label="{label}">{escape(str(cell))}</td>')
+            shown = f"{cell:,.2f}" if isinstance(cell, Decimal) else f"{cell:,}" if isinstance(cell, int) else str(cell)
+            cells.append(f'<td class="{css}" data-label="{label}">{escape(shown)}</td>')
         parts.append("<tr>" + "".join(cells) + "</tr>")
     if not table.rows:
         parts.append(

@@ -74,11 +74,13 @@ FACTORS: dict[str, FactorText] = {
         "label": {"en": "Days since the last payment", "zh-Hans": "距上次还款天数"},
         "high": {"en": "Long time since the last payment", "zh-Hans": "距上次还款时间较长"},
         "low": {"en": "Paid recently", "zh-Hans": "近期有还款"},
+        "missing": {"en": "No payment in the last year", "zh-Hans": "近一年没有还款记录"},
     },
     "right_party_contact_rate": {
         "label": {"en": "Right-party contact rate", "zh-Hans": "有效联系率"},
         "high": {"en": "Usually reached in person", "zh-Hans": "通常能联系到本人"},
         "low": {"en": "Rarely reached in person", "zh-Hans": "很少能联系到本人"},
+        "missing": {"en": "No contact attempts recorded recently", "zh-Hans": "近期没有联系记录"},
     },
     "refusals_90d": {
         "label": {"en": "Refusals to pay (90 days)", "zh-Hans": "近90天拒绝还款次数"},
@@ -114,16 +116,19 @@ FACTORS: dict[str, FactorText] = {
         "label": {"en": "Willingness at the last visit", "zh-Hans": "上次上门时的还款意愿"},
         "high": {"en": "Seemed willing at the last visit, yet did not pay", "zh-Hans": "上次上门表示愿意还款但未还款"},
         "low": {"en": "Reluctant to pay at the last visit", "zh-Hans": "上次上门时还款意愿较低"},
+        "missing": {"en": "No recent visit has recorded willingness to pay", "zh-Hans": "近期上门未记录还款意愿"},
     },
     "last_visit_attitude": {
         "label": {"en": "Attitude at the last visit", "zh-Hans": "上次上门时的态度"},
         "high": {"en": "Friendly at the last visit, yet did not pay", "zh-Hans": "上次上门态度配合但未还款"},
         "low": {"en": "Evasive or hostile at the last visit", "zh-Hans": "上次上门时态度回避或敌对"},
+        "missing": {"en": "No recent visit has recorded the borrower's attitude", "zh-Hans": "近期上门未记录借款人态度"},
     },
     "last_visit_reason": {
         "label": {"en": "Reason for arrears given at the last visit", "zh-Hans": "上次上门了解的逾期原因"},
         "high": {"en": "Reason for arrears that pays less often", "zh-Hans": "该逾期原因还款率较低"},
         "low": {"en": "Reason for arrears that pays less often", "zh-Hans": "该逾期原因还款率较低"},
+        "missing": {"en": "No recent visit has recorded the reason for arrears", "zh-Hans": "近期上门未记录逾期原因"},
     },
     "borrower_age": {
         "label": {"en": "Age", "zh-Hans": "年龄"},

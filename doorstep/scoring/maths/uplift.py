@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 from doorstep.scoring.maths.gbm import GradientBoostingModel
 from doorstep.scoring.maths.interface import Features, ModelError, Outcome, decode, encode, feature_matrix
 
-UPLIFT_PARAMETERS = {"num_leaves": 7, "max_depth": 3, "min_data_in_leaf": 60, "learning_rate": 0.05}
+UPLIFT_PARAMETERS = {"num_leaves": 7, "max_depth": 3, "min_data_in_leaf": 60, "learning_rate": 0.07}
 
 
 class TwoModelUplift:
@@ -29,7 +29,7 @@ class TwoModelUplift:
         *,
         categorical: Iterable[str] = (),
         exclude: Mapping[str, str] | None = None,
-        rounds: int = 150,
+        rounds: int = 100,
         seed: int = 0,
         threads: int = 2,
     ) -> None:
