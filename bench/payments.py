@@ -149,10 +149,15 @@ def main() -> None:
     parser.add_argument("--database", default="sqlite:///var/bench-payments.sqlite3")
     parser.add_argument("--baseline-rows", type=int, default=5_000)
     parser.add_argument("--seed", type=int, default=20261127)
+    parser.add_argument(
+        "--reuse-loans", action="store_true",
+        help="keep the database of an earlier run whose loans hold no payments yet (skips the slow load)",
+    )
     options = parser.parse_args()
     accounts = options.accounts or options.payments
 
-    fresh_database(options.database)
+    if not options.reuse_loans:
+        fresh_database(options.database)
     os.environ["DATABASE_URL"] = options.database
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "doorstep.settings")
     import django
@@ -166,16 +171,19 @@ def main() -> None:
     from doorstep.payments.models import Allocation, Payment
     from doorstep.payments.services import payments_import
     from doorstep.portfolio import demo_data
-    from doorstep.portfolio.models import Case, CaseStatus
+    from doorstep.portfolio.models import Case, CaseStatus, Loan
     from doorstep.portfolio.services import snapshot_import
 
     call_command("migrate", verbosity=0)
     with tempfile.TemporaryDirectory(prefix="doorstep-bench-payments-") as folder:
         started = time.perf_counter()
-        snapshot = demo_data.generate_snapshot(accounts=accounts, seed=options.seed, snapshot_date=SNAPSHOT_DAY)
-        snapshot_file = demo_data.write_snapshot(snapshot, Path(folder) / "snapshot.csv")
-        del snapshot
-        snapshot_import(actor=None, path=snapshot_file)
+        if options.reuse_loans and Payment.objects.exists():
+            raise SystemExit("--reuse-loans needs a database whose loans have no payments yet")
+        if not (options.reuse_loans and Loan.objects.count() >= accounts):
+            snapshot = demo_data.generate_snapshot(accounts=accounts, seed=options.seed, snapshot_date=SNAPSHOT_DAY)
+            snapshot_file = demo_data.write_snapshot(snapshot, Path(folder) / "snapshot.csv")
+            del snapshot
+            snapshot_import(actor=None, path=snapshot_file)
         load_s = time.perf_counter() - started
         print(f"loaded {accounts:,} loans through the snapshot import in {load_s:.1f}s", flush=True)
 

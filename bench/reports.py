@@ -291,6 +291,8 @@ def main() -> None:
     auditor = User.objects.get(username="bench-compliance")
     month_param = f"{last_month:%Y-%m}"
     scenarios = [
+        # The page frame alone (menu, session, permissions, no figures): what every page costs here.
+        ("manager_glossary_page_frame", manager, "/reports/glossary/", {}),
         ("manager_dashboard", manager, "/reports/", {"month": month_param}),
         ("manager_by_team", manager, "/reports/", {"month": month_param, "slice": "team_id"}),
         ("manager_branch_product", manager, "/reports/",

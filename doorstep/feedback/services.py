@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from doorstep.collectors.models import CaseAssignment, Collector
 from doorstep.core.audit import Actor, actor_fields, audit_record
+from doorstep.core.roles import sees_whole_portfolio
 from doorstep.feedback import sla
 from doorstep.feedback.models import (
     CONDUCT_CATEGORIES,
@@ -270,6 +271,10 @@ def complaint_assign(*, actor: Actor, complaint_id: int, handler: AbstractBaseUs
         complaint = _locked(complaint_id)
         if not complaint.is_open:
             raise ValidationError(_("A decided complaint cannot be reassigned."))
+        if not sees_whole_portfolio(handler) and not (
+            complaint.team_id and complaint.team.supervisor_id == handler.pk
+        ):
+            raise ValidationError({"handler": _("That person may not handle complaints about this team.")})
         before = complaint.handler_id
         complaint.handler = handler  # type: ignore[assignment]
         complaint.save(update_fields=["handler"])

@@ -392,6 +392,20 @@ def plan_import(payments: PaymentsFile, *, using: str = "default") -> Plan:
 
     fresh = frame.filter(~seen)
     duplicates = frame.height - fresh.height
+    if fresh.height == 0:
+        # Everything was imported before: nothing to allocate or write.
+        empty = pl.DataFrame(schema={"txn_id": pl.String, "id": pl.Int64})
+        return Plan(
+            new_payments=pl.DataFrame(schema={"txn_id": pl.String, "reversal_of": pl.String}),
+            flip_to_reversed=pl.Series("id", [], dtype=pl.Int64),
+            flip_to_reversal=pl.Series("id", [], dtype=pl.Int64),
+            allocations=pl.DataFrame(),
+            loan_updates=pl.DataFrame(),
+            stored_ids=empty,
+            duplicates=duplicates,
+            waiting=0,
+            warnings=list(payments.warnings),
+        )
     payments_new = fresh.filter(~is_reversal)
     reversals_new = fresh.filter(is_reversal)
     original_known = pl.col("original_amount_db").is_not_null() | pl.col("original_amount_file").is_not_null()

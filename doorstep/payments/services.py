@@ -131,8 +131,14 @@ def _import(
 
 def _write(plan: importer.Plan, record: PaymentImport, *, using: str) -> None:
     tables = [Payment._meta.db_table, Allocation._meta.db_table]
-    with bulk.checks_deferred_for_bulk_load(tables, when=_large_load(plan.new_payments.height, using=using), using=using):
+    large = _large_load(plan.new_payments.height, using=using)
+    if large:
+        # Keys cannot be dropped while checks this transaction deferred are still pending (the import record's).
+        bulk.execute("SET CONSTRAINTS ALL IMMEDIATE", using=using)
+    with bulk.checks_deferred_for_bulk_load(tables, when=large, using=using):
         _write_rows(plan, record, using=using)
+    if large:
+        bulk.execute("SET CONSTRAINTS ALL DEFERRED", using=using)
 
 
 def _write_rows(plan: importer.Plan, record: PaymentImport, *, using: str) -> None:

@@ -60,7 +60,7 @@ def code_request(*, link_id: int, id_suffix: str, language: str, now: dt.datetim
     """
     now = now or timezone.now()
     with transaction.atomic():
-        link = PortalLink.objects.select_for_update().select_related("borrower").get(pk=link_id)
+        link = PortalLink.objects.select_for_update(of=("self",)).select_related("borrower").get(pk=link_id)
         actor = borrower_actor(link.borrower_id)
         if link.is_locked:
             return "locked"

@@ -216,10 +216,11 @@ def scatter_map(
         x = pad + (lon - lon_min) * scale
         y = legend_h + height - pad - (lat - lat_min) * scale
         colour = legend.get(key, ("", "#4a5568"))[1]
+        shown = escape(tip)
         dot = (
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{colour}" fill-opacity=".8" stroke="#fff">'
-            f"<title>{escape(tip)}</title></circle>"
+            f"<title>{shown}</title></circle>"
         )
-        parts.append(_link(href, dot, tip))
+        parts.append(f'<a href="{escape(href)}" aria-label="{shown}">{dot}</a>' if href else dot)
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 -- every text above is escaped

@@ -35,9 +35,12 @@ class FilterForm(forms.Form):
         self.fields["month"].choices = [(month.strftime("%Y-%m"), month.strftime("%Y-%m")) for month in months]
         for name in ("branch", "team", "collector", "product", "bucket", "strategy", "arm"):
             self.fields[name].choices = every + choices.get(name, [])
-        if len(choices.get("collector", [])) <= 1 and not choices.get("team"):
+        if len(choices.get("team", [])) <= 1 and len(choices.get("collector", [])) <= 1:
+            # A collector sees their own figures only: nothing to choose.
             del self.fields["collector"]
             del self.fields["team"]
+        elif not choices.get("collector"):
+            self.fields["collector"].help_text = _("Choose a team first.")
 
     def filters(self, default_month: dt.date) -> Filters:
         data = self.cleaned_data

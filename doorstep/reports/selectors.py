@@ -288,24 +288,8 @@ def dashboard_for(*, scope: Scope, filters: Filters, with_map: bool = True) -> D
     frame = summary_frame(scope=scope, filters=filters, months=months, by=(slice_column,) if slice_column != "bucket_start" else ())
     empty = frame.height == 0
     current = frame.filter(pl.col("month") == filters.month) if not empty else frame
-    trend = []
-    by_month = {}
-    for month in months:
-        rows = frame.filter(pl.col("month") == month) if not empty else frame
-        if rows.height == 0:
-            continue
-        by_month[month] = metrics.totals(rows)
-        rates = metrics.kpis(rows, buckets, costs)
-        trend.append(
-            {
-                "month": month,
-                "cure_rate": rates["cure_rate"].value,
-                "right_party_contact_rate": rates["right_party_contact_rate"].value,
-                "visit_contact_rate": rates["visit_contact_rate"].value,
-                "promise_kept_rate": rates["promise_kept_rate"].value,
-                "collected_fen": int(rows["collected_fen"].sum()),
-            }
-        )
+    trend = [row for row in metrics.rates_by_month(frame, buckets) if row["month"] in months]
+    by_month = {row["month"]: row.pop("totals") for row in trend}
     recovery = entry_frame(scope=scope, filters=filters, since=months[0], until=filters.month)
     return Dashboard(
         scope=scope,
@@ -370,25 +354,36 @@ def team_names(ids: list[int]) -> dict[int, str]:
     return dict(Team.objects.filter(pk__in=ids).values_list("pk", "name"))
 
 
-def filter_choices(*, user: User) -> dict[str, list[tuple[str, str]]]:
+COLLECTOR_CHOICES = 200
+
+
+def filter_choices(*, user: User, team_id: int | None = None) -> dict[str, list[tuple[str, str]]]:
+    """The values each filter offers. Collectors are offered within a team (the chosen one, or the
+    person's own), so the list stays short in a bank with thousands of collectors."""
     scope = scope_for(user)
     teams = Team.objects.all()
     if scope.team_ids is not None:
         teams = teams.filter(pk__in=scope.team_ids)
     month = MonthCube.objects.order_by("-month").values_list("month", flat=True).first()
     cube = MonthCube.objects.filter(month=month) if month else MonthCube.objects.none()
-    collectors = Collector.objects.select_related("user")
+    collectors = Collector.objects.select_related("user").order_by("badge_number")
     if scope.kind == "collector":
         collectors = collectors.filter(pk=scope.collector_id)
+    elif team_id is not None:
+        collectors = collectors.filter(team_id=team_id)
+        if scope.team_ids is not None:
+            collectors = collectors.filter(team_id__in=scope.team_ids)
     elif scope.team_ids is not None:
         collectors = collectors.filter(team_id__in=scope.team_ids)
+    else:
+        collectors = collectors.none()
     def distinct(name: str) -> list[str]:
         return sorted(code for code in cube.order_by().values_list(name, flat=True).distinct() if code)
 
     return {
         "branch": [(code, code) for code in distinct("branch_code")],
         "team": [(str(team.pk), team.name) for team in teams],
-        "collector": [(str(c.pk), f"{c.display_name} ({c.badge_number})") for c in collectors[:500]],
+        "collector": [(str(c.pk), f"{c.display_name} ({c.badge_number})") for c in collectors[:COLLECTOR_CHOICES]],
         "product": [(code, code) for code in distinct("product_code")],
         "strategy": [(code, code) for code in distinct("strategy")],
         "arm": [(code, code) for code in distinct("arm")],

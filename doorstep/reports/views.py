@@ -22,7 +22,9 @@ from doorstep.visits.models import VisitResult
 
 def _filters(request: HttpRequest) -> tuple[FilterForm, selectors.Filters]:
     months = selectors.available_months()
-    form = FilterForm(request.GET or None, months=months, choices=selectors.filter_choices(user=request.user))
+    team = request.GET.get("team", "")
+    choices = selectors.filter_choices(user=request.user, team_id=int(team) if team.isdigit() else None)
+    form = FilterForm(request.GET or None, months=months, choices=choices)
     default = months[0] if months else metrics.month_start(timezone.localdate())
     if form.is_bound and form.is_valid():
         return form, form.filters(default)
@@ -104,10 +106,12 @@ def _charts(data: selectors.Dashboard, buckets: list[str]) -> dict[str, Any]:
         VisitResult.WRONG_ADDRESS: "#4a5568",
     }
     legend = {str(key): (str(key.label), colour) for key, colour in outcome_colours.items()}
-    results = dict(VisitResult.choices)
+    results = {key: str(label) for key, label in VisitResult.choices}
+    # One reverse() for thousands of dots: the case page's address differs only by the case id.
+    case_url = reverse("portfolio:case_detail", args=[987654321]).replace("987654321", "{}")
     visit_map = charts.scatter_map(
         [
-            (p.latitude, p.longitude, p.result, reverse("portfolio:case_detail", args=[p.case_id]),
+            (p.latitude, p.longitude, p.result, case_url.format(p.case_id),
              f"#{p.case_id} {results.get(p.result, p.result)}")
             for p in data.points
         ],
@@ -165,7 +169,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "tables": all_tables,
         "query": urlencode(filters.query(slice=filters.slice_by)),
         "totals": data.totals,
-        "collected": tables.yuan(data.totals.get("collected_fen", 0)) if data.totals else None,
+        "collected": f"{tables.yuan(data.totals.get('collected_fen', 0)):,}" if data.totals else None,
         "drill_all": _drill(filters),
         **_charts(data, buckets),
     }

@@ -587,29 +587,37 @@ def visit_notices_send(*, actor: Actor, visit_ids: list[int]) -> int:
         .order_by("pk")
     )
     for visit in visits:
-        not_before = earliest_notice_time(case_id=visit.case_id, now=now)
-        context = notice_context(visit)
-        message = notify.message_queue(
-            actor=actor, template="visit_notice", channel="sms", context=context,
-            idempotency_key=f"visit-notice:{visit.pk}:sms", case=visit.case, borrower=visit.borrower,
+        try:
+            queued += _notice_queue(notify, actor, visit, now)
+        except Exception:  # one borrower's notice failing must not hold up the others; it is retried later
+            logger.exception("The notice for visit %s could not be queued", visit.pk)
+    return queued
+
+
+def _notice_queue(notify: Any, actor: Actor, visit: Visit, now: dt.datetime) -> int:
+    """Queue one visit's notice (SMS, and a letter when the visit is days away) and record it on the visit."""
+    not_before = earliest_notice_time(case_id=visit.case_id, now=now)
+    context = notice_context(visit)
+    message = notify.message_queue(
+        actor=actor, template="visit_notice", channel="sms", context=context,
+        idempotency_key=f"visit-notice:{visit.pk}:sms", case=visit.case, borrower=visit.borrower,
+        not_before=not_before, contact=True,
+    )
+    if visit.window_start - now >= dt.timedelta(days=LETTER_MIN_DAYS):
+        notify.message_queue(
+            actor=actor, template="visit_notice", channel="letter", context=context,
+            idempotency_key=f"visit-notice:{visit.pk}:letter", case=visit.case, borrower=visit.borrower,
             not_before=not_before, contact=True,
         )
-        if visit.window_start - now >= dt.timedelta(days=LETTER_MIN_DAYS):
-            notify.message_queue(
-                actor=actor, template="visit_notice", channel="letter", context=context,
-                idempotency_key=f"visit-notice:{visit.pk}:letter", case=visit.case, borrower=visit.borrower,
-                not_before=not_before, contact=True,
-            )
-        sent_at = getattr(message, "send_after", None) or not_before
-        with transaction.atomic():
-            locked = Visit.objects.select_for_update().get(pk=visit.pk)
-            locked.notice_sent_at = max(sent_at, not_before)
-            locked.notice_message_id = message.pk
-            locked.save(update_fields=["notice_sent_at", "notice_message_id"])
-            audit_record(actor=actor, action="visits.visit.notice_queued", target=locked,
-                         data={"message": message.pk, "send_after": locked.notice_sent_at.isoformat()})
-        queued += 1
-    return queued
+    sent_at = getattr(message, "send_after", None) or not_before
+    with transaction.atomic():
+        locked = Visit.objects.select_for_update().get(pk=visit.pk)
+        locked.notice_sent_at = max(sent_at, not_before)
+        locked.notice_message_id = message.pk
+        locked.save(update_fields=["notice_sent_at", "notice_message_id"])
+        audit_record(actor=actor, action="visits.visit.notice_queued", target=locked,
+                     data={"message": message.pk, "send_after": locked.notice_sent_at.isoformat()})
+    return 1
 
 
 def _cancellation_notice(actor: Actor, visit_id: int) -> None:
@@ -663,7 +671,10 @@ def _replan_after_commit(actor: Actor, visits: list[tuple[int, dt.date]], reason
         from doorstep.visits.planning import day_plan_replan
 
         for team_id, day in wanted:
-            day_plan_replan(actor=actor, team_id=team_id, day=day, reason=reason)
+            try:
+                day_plan_replan(actor=actor, team_id=team_id, day=day, reason=reason)
+            except Exception:  # the change stands; the published plan stays as it was until planned again
+                logger.exception("Re-planning team %s on %s failed", team_id, day)
 
     transaction.on_commit(run)
 

@@ -220,3 +220,29 @@ def test_the_portal_on_a_phone_in_english_and_a_wrong_code(
     shoot(page, "11-wrong-code-en")
     assert not Message.objects.filter(template="portal_code").exists()
 
+
+
+def test_a_manager_reads_the_outbox_with_recipients_masked(
+    desktop: Any, phone: Any, live_server: Any, borrower_world: dict[str, Any]
+) -> None:
+    notice = borrower_world["notice"]
+    page = desktop
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "manager")
+    page.fill("#id_password", "correct-horse-battery")
+    page.click("button.primary")
+    page.wait_for_load_state()
+    page.goto(f"{live_server.url}/notify/")
+    row = page.locator("table.outbox tbody tr").first
+    expect(row).to_contain_text(borrower_world["borrower"].phone_masked)
+    expect(row).to_contain_text("CD0001")
+    expect(row.locator(".status")).to_have_class(re.compile("message-sent"))
+    page.screenshot(path=str(SHOTS / "12-outbox-desktop.png"), full_page=True)
+    page.locator("table.outbox tbody tr a").first.click()
+    expect(page.locator("h1")).to_contain_text(f"#{notice.pk}")
+    page.screenshot(path=str(SHOTS / "13-message-desktop.png"), full_page=True)
+    phone.context.add_cookies(page.context.cookies())
+    phone.goto(f"{live_server.url}/notify/")
+    expect(phone.locator("table.outbox tbody tr").first).to_contain_text("CD0001")
+    phone.screenshot(path=str(SHOTS / "14-outbox-phone.png"), full_page=True)
+    assert not page.console_errors and not phone.console_errors

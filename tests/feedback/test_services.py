@@ -370,3 +370,9 @@ def test_a_dispute_calls_off_the_cases_scheduled_visits(cast: Cast, django_captu
         file_complaint(cast.own_case, category="wrong_person")
     visit.refresh_from_db()
     assert visit.status == VisitStatus.CANCELLED
+
+
+def test_a_team_lead_is_given_only_complaints_about_their_own_team(cast: Cast) -> None:
+    complaint = file_complaint(cast.other_team_case)
+    with pytest.raises(ValidationError):
+        services.complaint_assign(actor=cast.compliance, complaint_id=complaint.pk, handler=cast.supervisor)

@@ -221,3 +221,11 @@ def test_notices_are_never_sent_inside_quiet_hours(asked: int, dispatch_every: i
     event = message.contact_event
     assert event is not None and event.verdict == Verdict.ALLOWED
     assert dt.time(8) <= event.started_at.astimezone(SHANGHAI).time() < dt.time(22)
+
+
+def test_a_staff_message_to_another_login_shows_that_login(cast) -> None:
+    message = message_queue(
+        actor=ACTOR, template="shift", channel="app", context={}, idempotency_key="alert:1",
+        collector=cast.collector, contact=False, recipient=cast.supervisor.get_username(),
+    )
+    assert message.recipient_masked == "lead" and decrypt_text(message.recipient_encrypted) == "lead"

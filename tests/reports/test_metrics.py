@@ -266,3 +266,19 @@ def test_sms_and_letters_come_from_the_messages_sent_when_given() -> None:
     # The ledger's SMS for case 3 is the same message: counted once, from the outbox.
     assert counts[1] == (1, 0) and counts[3] == (1, 1)
     assert metrics.collection_cost_fen(frame, UNIT_COSTS) == 3 * 300 + 2 * 5 + 800
+
+
+def test_the_trend_in_one_pass_agrees_with_the_rates_month_by_month() -> None:
+    november = facts()
+    october = metrics.case_month_facts(
+        month=D(2026, 10, 1), as_of=D(2026, 10, 31), cases=CASES, status_changes=STATUS_CHANGES,
+        bucket_moves=BUCKET_MOVES, buckets=BUCKETS, contacts=CONTACTS, visits=VISITS, payments=PAYMENTS,
+        promises=PROMISES, complaints=COMPLAINTS,
+    )
+    both = pl.concat([october, november], how="diagonal_relaxed")
+    trend = {row["month"]: row for row in metrics.rates_by_month(both, BUCKETS)}
+    for month, frame in ((D(2026, 10, 1), october), (NOVEMBER, november)):
+        rates = metrics.kpis(frame, BUCKETS, UNIT_COSTS)
+        for key in ("cure_rate", "right_party_contact_rate", "visit_contact_rate", "promise_kept_rate"):
+            assert trend[month][key] == rates[key].value
+        assert trend[month]["totals"] == {k: v for k, v in metrics.totals(frame).items() if k != "cases"}

@@ -139,3 +139,14 @@ def test_the_daily_run_builds_the_facts_and_last_months_report_on_the_first_busi
     second = flows.daily_run_prepare(actor="system:test", business_date=dt.date(2026, 12, 2))
     flows.daily_step_execute(run_id=second.pk, name="reports", actor="system:test")
     assert "monthly_report" not in second.steps.get(name="reports").summary
+
+
+def test_the_api_gives_the_same_rates_in_the_callers_scope(client, built: Cast) -> None:
+    client.force_login(built.collector_user)
+    answer = client.get("/api/reports/kpis")
+    assert answer.status_code == 200, answer.content
+    body = answer.json()
+    assert body["scope"] == "collector" and body["cases"] == 1
+    assert body["rates"]["right_party_contact_rate"]["numerator"] == "1"
+    client.force_login(built.outsider)
+    assert client.get("/api/reports/kpis").status_code == 403
