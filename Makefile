@@ -34,6 +34,10 @@ bench: setup
 	$(PY) bench/routing.py --instances ../shared/data/vrptw/solomon --seconds 5 --out var/bench-routing.csv --routes-out var/bench-routes.json
 	$(PY) bench/scoring.py
 	$(PY) bench/case_list.py --cases 1000000 --database $(BENCH_PG)/doorstep_bench_case_list
+	$(PY) bench/payments.py --payments 1000000 --database $(BENCH_PG)/doorstep_bench_payments
+	$(PY) bench/scoring_batch.py --cases 1000000 --database $(BENCH_PG)/doorstep_bench_scoring_batch
+	$(PY) bench/uplift.py --repeats 10
+	$(PY) bench/reports.py --cases 1000000 --events 20000000 --database $(BENCH_PG)/doorstep_bench_reports
 
 messages: setup
 	scripts/messages

@@ -251,3 +251,41 @@ DOORSTEP_UPLOAD_MAX_BYTES = env_int("DOORSTEP_UPLOAD_MAX_BYTES", 512 * 1024 * 10
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Failed API token attempts from one address before it is locked out for LOGIN_LOCKOUT_SECONDS.
 API_AUTH_MAX_FAILURES = env_int("DOORSTEP_API_AUTH_MAX_FAILURES", 10)
+# Files people upload (visit photos and recordings, certificate documents, course materials, complaint
+# attachments). Never served as static files: each is served by a view that checks who may see it.
+MEDIA_ROOT = DOORSTEP_VAR_DIR / "media"
+
+# Field visits: a check-in farther than this from the address is flagged; a visit not checked out within
+# its planned time plus this margin alerts the team lead.
+DOORSTEP_CHECK_IN_FAR_METRES = env_int("DOORSTEP_CHECK_IN_FAR_METRES", 300)
+DOORSTEP_VISIT_OVERDUE_MARGIN_MINUTES = env_int("DOORSTEP_VISIT_OVERDUE_MARGIN_MINUTES", 30)
+DOORSTEP_VISIT_ATTACHMENT_MAX_BYTES = env_int("DOORSTEP_VISIT_ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024)
+
+# Complaints: acknowledge within N business days (weekends and DOORSTEP_HOLIDAYS skipped), decide within
+# N days, extendable once.
+DOORSTEP_COMPLAINT_ACKNOWLEDGE_BUSINESS_DAYS = env_int("DOORSTEP_COMPLAINT_ACKNOWLEDGE_BUSINESS_DAYS", 1)
+DOORSTEP_COMPLAINT_DECIDE_DAYS = env_int("DOORSTEP_COMPLAINT_DECIDE_DAYS", 15)
+DOORSTEP_COMPLAINT_EXTENSION_DAYS = env_int("DOORSTEP_COMPLAINT_EXTENSION_DAYS", 15)
+DOORSTEP_HOLIDAYS = env_list("DOORSTEP_HOLIDAYS")  # ISO dates, e.g. 2026-10-01,2026-10-02
+
+# Scoring: which model kind scores production cases, and when monitoring raises an alert.
+DOORSTEP_SCORING_PRIMARY_KIND = env_str("DOORSTEP_SCORING_PRIMARY_KIND", "scorecard")
+DOORSTEP_SCORING_PSI_ALERT = float(env_str("DOORSTEP_SCORING_PSI_ALERT", "0.25"))
+DOORSTEP_SCORING_AUC_DROP = float(env_str("DOORSTEP_SCORING_AUC_DROP", "0.05"))
+
+# Cost to collect: unit costs in yuan per contact.
+DOORSTEP_REPORT_UNIT_COSTS = {"visit": "60.00", "call": "3.00", "sms": "0.05", "letter": "8.00"}
+
+# Messages: "outbox" (a gateway worker sends them), "file" (var/outbox/, development) or "console".
+DOORSTEP_NOTIFY_BACKEND = env_str("DOORSTEP_NOTIFY_BACKEND", "outbox" if PRODUCTION else "file")
+DOORSTEP_SMS_GATEWAY_URL = env_str("DOORSTEP_SMS_GATEWAY_URL")
+DOORSTEP_SMS_GATEWAY_TOKEN = env_str("DOORSTEP_SMS_GATEWAY_TOKEN")
+DOORSTEP_SMS_GATEWAY_MAX_ATTEMPTS = env_int("DOORSTEP_SMS_GATEWAY_MAX_ATTEMPTS", 5)
+# The borrower portal: the address in links sent to borrowers, and how long a link works.
+DOORSTEP_PORTAL_BASE_URL = env_str("DOORSTEP_PORTAL_BASE_URL", "http://127.0.0.1:8000")
+DOORSTEP_PORTAL_LINK_DAYS = env_int("DOORSTEP_PORTAL_LINK_DAYS", 7)
+DOORSTEP_BANK_HOTLINE = env_str("DOORSTEP_BANK_HOTLINE", "95580")
+# Field visits: overdue amount (yuan) from which only experienced crews visit; an OSRM `table` service for
+# travel times in day plans (haversine with a detour factor when empty).
+DOORSTEP_VISIT_HIGH_BALANCE = env_int("DOORSTEP_VISIT_HIGH_BALANCE", 50_000)
+DOORSTEP_OSRM_URL = env_str("DOORSTEP_OSRM_URL", "")

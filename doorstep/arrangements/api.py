@@ -6,9 +6,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
+from pydantic import ValidationError as PydanticError
 
 from doorstep.arrangements import selectors, services
 from doorstep.arrangements.models import PlanKind, PromiseChannel, RepaymentPlan, RequestSource
@@ -127,6 +128,19 @@ def _plan(plan: RepaymentPlan) -> PlanOut:
     )
 
 
+def _body(request: HttpRequest, schema: type[Schema]) -> Any:
+    """The JSON body, read only after the caller has been allowed to act here: a case outside their scope
+    answers 404 whatever the body says."""
+    try:
+        return schema.model_validate_json(request.body or b"{}")
+    except PydanticError as error:
+        raise ValidationError([f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()]) from error
+
+
+def _documented(schema: type[Schema]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema.model_json_schema()}}}}
+
+
 def _require(request: HttpRequest, permission: str) -> Any:
     user = request.auth  # type: ignore[attr-defined]
     if not user.has_perm(permission):
@@ -155,29 +169,34 @@ def case_arrangements(request: HttpRequest, case_id: int) -> CaseArrangementsOut
 
 
 @router.post("/cases/{int:case_id}/promises", response={201: PromiseOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
-             summary="Record a promise to pay")
-def promise_create(request: HttpRequest, case_id: int, payload: PromiseIn) -> Status[PromiseOut]:
+             summary="Record a promise to pay", openapi_extra=_documented(PromiseIn))
+def promise_create(request: HttpRequest, case_id: int) -> Status[PromiseOut]:
     user = _require(request, "arrangements.propose_plan")
     case = portfolio_selectors.case_get(user=user, case_id=case_id)
+    payload = _body(request, PromiseIn)
     promise = services.promise_record(actor=user, case=case, **payload.dict())
     return Status(201, PromiseOut.from_orm(promise))
 
 
 @router.post("/cases/{int:case_id}/plans", response={201: PlanOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
-             summary="Propose a repayment plan; within your authority it is active at once, else it waits for approval")
-def plan_create(request: HttpRequest, case_id: int, payload: PlanIn) -> Status[PlanOut]:
+             summary="Propose a repayment plan; within your authority it is active at once, else it waits for approval",
+             openapi_extra=_documented(PlanIn))
+def plan_create(request: HttpRequest, case_id: int) -> Status[PlanOut]:
     user = _require(request, "arrangements.propose_plan")
     case = portfolio_selectors.case_get(user=user, case_id=case_id)
+    payload = _body(request, PlanIn)
     plan = services.plan_propose(actor=user, case=case, **payload.dict())
     return Status(201, _plan(plan))
 
 
 @router.post("/cases/{int:case_id}/plan-requests",
              response={201: PlanRequestOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
-             summary="Record a borrower's request for a plan with its affordability check")
-def plan_request_create(request: HttpRequest, case_id: int, payload: PlanRequestIn) -> Status[PlanRequestOut]:
+             summary="Record a borrower's request for a plan with its affordability check",
+             openapi_extra=_documented(PlanRequestIn))
+def plan_request_create(request: HttpRequest, case_id: int) -> Status[PlanRequestOut]:
     user = _require(request, "arrangements.propose_plan")
     case = portfolio_selectors.case_get(user=user, case_id=case_id)
+    payload = _body(request, PlanRequestIn)
     item = services.plan_request(actor=user, case=case, **payload.dict())
     return Status(201, PlanRequestOut(
         id=item.pk, case_id=item.case_id, source=item.source, surplus=item.surplus,
@@ -193,16 +212,20 @@ def approvals(request: HttpRequest) -> list[PlanOut]:
 
 
 @router.post("/plans/{int:plan_id}/approve", response={200: PlanOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
-             summary="Approve a plan within your authority")
-def plan_approve(request: HttpRequest, plan_id: int, payload: DecisionIn) -> PlanOut:
+             summary="Approve a plan within your authority", openapi_extra=_documented(DecisionIn))
+def plan_approve(request: HttpRequest, plan_id: int) -> PlanOut:
     user = _require(request, "arrangements.approve_plan")
+    selectors.plan_get(user=user, plan_id=plan_id)
+    payload = _body(request, DecisionIn)
     return _plan(services.plan_approve(actor=user, plan_id=plan_id, note=payload.note))
 
 
 @router.post("/plans/{int:plan_id}/reject", response={200: PlanOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
-             summary="Reject a plan, saying why")
-def plan_reject(request: HttpRequest, plan_id: int, payload: DecisionIn) -> PlanOut:
+             summary="Reject a plan, saying why", openapi_extra=_documented(DecisionIn))
+def plan_reject(request: HttpRequest, plan_id: int) -> PlanOut:
     user = _require(request, "arrangements.approve_plan")
+    selectors.plan_get(user=user, plan_id=plan_id)
+    payload = _body(request, DecisionIn)
     return _plan(services.plan_reject(actor=user, plan_id=plan_id, reason=payload.note))
 
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils import timezone
 
-from doorstep.arrangements import services
+from doorstep.arrangements import conf, services
 from doorstep.arrangements.models import PlanKind, PlanStatus, PromiseToPay, RepaymentPlan
 from doorstep.collectors.models import CaseAssignment
 from doorstep.core.demo import DemoContext
@@ -68,8 +68,10 @@ def demo_run(context: DemoContext) -> None:
             actor=collector, case=chosen[4].case, kind=PlanKind.SETTLEMENT, discount_percent=Decimal("20"),
             first_due=today + dt.timedelta(days=10), forbearance_note=DEMO_NOTE,
         )
-        if plan.status == PlanStatus.PENDING_APPROVAL and lead is not None:
-            services.plan_approve(actor=lead, plan_id=plan.pk, note=DEMO_NOTE)
+        if plan.status == PlanStatus.PENDING_APPROVAL:
+            # The team lead approves what their authority covers; a bigger settlement goes to the manager.
+            lead_may = lead is not None and conf.level_covers(conf.user_level(lead), plan.required_level)
+            services.plan_approve(actor=lead if lead_may else context.manager, plan_id=plan.pk, note=DEMO_NOTE)
         services.plan_request(
             actor=f"borrower:{chosen[5].case.borrower_id}", case=chosen[5].case, monthly_income=Decimal("5200"),
             monthly_expenses=Decimal("2600"), dependants=1, proposed_monthly=None, source="portal", note=DEMO_NOTE,

@@ -15,5 +15,5 @@ urlpatterns = [
     path("plans/<int:plan_id>/reject/", views.plan_decide, {"decision": "reject"}, name="plan_reject"),
     path("approvals/", views.approvals, name="approvals"),
     path("follow-up/", views.follow_ups, name="follow_ups"),
-    path("follow-up/<int:task_id>/done/", views.follow_up_done, name="follow_up_done"),
+    path("follow-up/<int:follow_up_id>/done/", views.follow_up_done, name="follow_up_done"),
 ]

@@ -199,8 +199,8 @@ def follow_ups(request: HttpRequest) -> HttpResponse:
 @staff_login_required
 @permission_required("arrangements.propose_plan", raise_exception=True)
 @require_POST
-def follow_up_done(request: HttpRequest, task_id: int) -> HttpResponse:
-    task = selectors.follow_up_get(user=request.user, task_id=task_id)
+def follow_up_done(request: HttpRequest, follow_up_id: int) -> HttpResponse:
+    task = selectors.follow_up_get(user=request.user, task_id=follow_up_id)
     try:
         services.follow_up_done(actor=request.user, task_id=task.pk)
     except ValidationError as error:

@@ -31,6 +31,7 @@ from doorstep.collectors.models import (
     QAReview,
     QASample,
     Question,
+    Territory,
 )
 from doorstep.collectors.training_content import COURSES, EXAMS, MODULES, QUESTIONS
 from doorstep.core.demo import DEMO_ACTOR, DemoContext
@@ -90,9 +91,20 @@ def _trainee(team_id: int) -> Collector:
         user.password = make_password(TRAINEE_PASSWORD)
         user.save(update_fields=["password"])
     user.groups.add(Group.objects.get_or_create(name=Role.COLLECTOR.value)[0])
+    # The trainee starts from the branch's territory centre, like every collector has a base to plan from.
+    territory = Territory.objects.filter(teams=team_id).order_by("pk").first()
     collector, _created = Collector.objects.get_or_create(
-        user=user, defaults={"badge_number": TRAINEE_BADGE, "team_id": team_id, "is_experienced": False}
+        user=user,
+        defaults={
+            "badge_number": TRAINEE_BADGE,
+            "team_id": team_id,
+            "is_experienced": False,
+            "home_latitude": territory.centre_latitude if territory else None,
+            "home_longitude": territory.centre_longitude if territory else None,
+        },
     )
+    if territory is not None:
+        collector.territories.add(territory)
     return collector
 
 

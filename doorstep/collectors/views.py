@@ -216,6 +216,7 @@ def attempt_result(request: HttpRequest, attempt_id: int) -> HttpResponse:
 # ---------------------------------------------------------------- trainers
 
 
+@login_required
 @permission_required(MANAGE, raise_exception=True)
 def trainer_home(request: HttpRequest) -> HttpResponse:
     courses = Course.objects.annotate(
@@ -229,6 +230,7 @@ def trainer_home(request: HttpRequest) -> HttpResponse:
     return render(request, "collectors/trainer_home.html", {"courses": courses, "sessions": sessions})
 
 
+@login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def course_edit(request: HttpRequest, course_id: int | None = None) -> HttpResponse:
@@ -254,6 +256,7 @@ def course_edit(request: HttpRequest, course_id: int | None = None) -> HttpRespo
     return render(request, "collectors/course_edit.html", context)
 
 
+@login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def module_new(request: HttpRequest, course_id: int) -> HttpResponse:
@@ -270,6 +273,7 @@ def module_new(request: HttpRequest, course_id: int) -> HttpResponse:
     })
 
 
+@login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def material_new(request: HttpRequest, module_id: int) -> HttpResponse:
@@ -292,6 +296,7 @@ def material_new(request: HttpRequest, module_id: int) -> HttpResponse:
     })
 
 
+@login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def question_edit(request: HttpRequest, course_id: int, question_id: int | None = None) -> HttpResponse:
@@ -310,6 +315,7 @@ def question_edit(request: HttpRequest, course_id: int, question_id: int | None 
     return render(request, "collectors/question_edit.html", {"form": form, "course": course, "question": question})
 
 
+@login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def exam_edit(request: HttpRequest, course_id: int, exam_id: int | None = None) -> HttpResponse:
@@ -329,6 +335,7 @@ def exam_edit(request: HttpRequest, course_id: int, exam_id: int | None = None) 
     })
 
 
+@login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_POST
 def course_enrol(request: HttpRequest, course_id: int) -> HttpResponse:
@@ -343,6 +350,7 @@ def course_enrol(request: HttpRequest, course_id: int) -> HttpResponse:
     return redirect("collectors:course_edit", course.pk)
 
 
+@login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def session_list(request: HttpRequest) -> HttpResponse:
@@ -360,6 +368,7 @@ def session_list(request: HttpRequest) -> HttpResponse:
     return render(request, "collectors/session_list.html", {"form": form, "page": page})
 
 
+@login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
@@ -379,6 +388,7 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
                                                                "statuses": Attendance._meta.get_field("status").choices})
 
 
+@login_required
 @permission_required(MANAGE, raise_exception=True)
 def results(request: HttpRequest) -> HttpResponse:
     attempts = ExamAttempt.objects.exclude(status=AttemptStatus.IN_PROGRESS).select_related(
@@ -392,6 +402,7 @@ def results(request: HttpRequest) -> HttpResponse:
                                                         "exam_id": exam_id})
 
 
+@login_required
 @permission_required(MANAGE, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def certificate_new(request: HttpRequest) -> HttpResponse:
@@ -417,6 +428,7 @@ def certificate_new(request: HttpRequest) -> HttpResponse:
 # ---------------------------------------------------------------- team leads
 
 
+@login_required
 @permission_required(TEAM, raise_exception=True)
 def team_status(request: HttpRequest) -> HttpResponse:
     collectors = list(selectors.visible_collectors(user=request.user).filter(is_active=True).order_by(
@@ -474,6 +486,7 @@ def certificate_document(request: HttpRequest, certificate_id: int) -> FileRespo
                         filename=certificate.document.name.rsplit("/", 1)[-1])
 
 
+@login_required
 @permission_required(TEAM, raise_exception=True)
 def scorecard(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
@@ -485,6 +498,7 @@ def scorecard(request: HttpRequest) -> HttpResponse:
                                                           "weights": selectors.SCORE_WEIGHTS})
 
 
+@login_required
 @permission_required(REVIEW, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def qa_queue(request: HttpRequest) -> HttpResponse:
@@ -516,6 +530,7 @@ def qa_queue(request: HttpRequest) -> HttpResponse:
     })
 
 
+@login_required
 @permission_required(REVIEW, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def qa_review(request: HttpRequest, sample_id: int) -> HttpResponse:

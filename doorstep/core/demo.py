@@ -1,8 +1,8 @@
 """What `doorstep demo` hands to each app that adds to the demo.
 
 An app joins the demo with a `demo.py` that defines `demo_run(context: DemoContext) -> None`; the command
-calls them in DEMO_APPS order after the portfolio, staff, contacts and the first daily run exist. Each
-must be safe to run again on the same database (find what it made before; make it only once).
+calls them in DEMO_APPS order after the portfolio, staff, contacts and the first daily run exist, then
+each app's optional `demo_late_run(context)` in the same order. Each must be safe to run again on the same database (find what it made before; make it only once).
 """
 
 from __future__ import annotations
@@ -40,8 +40,12 @@ class DemoContext:
 
 
 def demo_steps() -> list[tuple[str, Callable[[DemoContext], None]]]:
-    steps = []
+    steps, late = [], []
     for app in DEMO_APPS:
         if find_spec(f"doorstep.{app}.demo") is not None:
-            steps.append((app, import_module(f"doorstep.{app}.demo").demo_run))
-    return steps
+            module = import_module(f"doorstep.{app}.demo")
+            steps.append((app, module.demo_run))
+            # An app whose demo needs what later apps make (visits to review) finishes after them all.
+            if hasattr(module, "demo_late_run"):
+                late.append((f"{app} (after the others)", module.demo_late_run))
+    return steps + late

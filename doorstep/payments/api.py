@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.tasks import TaskResultStatus
 from django.tasks.exceptions import TaskResultDoesNotExist, TaskResultMismatch
 from django.utils.cache import add_never_cache_headers
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
+from pydantic import ValidationError as PydanticError
 
 from doorstep.core.api_types import MoneyText
 from doorstep.payments.selectors import payments_since
@@ -95,9 +96,14 @@ def _importer(request: HttpRequest) -> Any:
     "/payments",
     response={200: ImportOut, 403: ErrorOut, 422: RejectedOut},
     summary="Import payments sent as JSON, at once; every row is checked and nothing is written if one is bad",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": PaymentsIn.model_json_schema()}}}},
 )
-def payments_post(request: HttpRequest, payload: PaymentsIn) -> Any:
+def payments_post(request: HttpRequest) -> Any:
     user = _importer(request)
+    try:
+        payload = PaymentsIn.model_validate_json(request.body or b"{}")
+    except PydanticError as error:
+        raise ValidationError([f"{'.'.join(str(p) for p in item['loc'])}: {item['msg']}" for item in error.errors()]) from error
     try:
         result = payments_import_rows(actor=user, rows=[row.dict() for row in payload.payments])
     except PaymentsRejected as rejected:

@@ -11,7 +11,7 @@ class PaymentsConfig(AppConfig):
         from doorstep.payments.daily import payments_step
         from doorstep.strategy.flows import DAILY_STEPS, DailyStep, register_daily_step
 
-        register_daily_step(DailyStep("payments", _("Payments"), payments_step), after="intake")
+        register_daily_step(DailyStep("payments", _("Payments"), payments_step), after="strategy")
         # Promises and plans are judged after the day's payments, whichever app registered first.
         names = [step.name for step in DAILY_STEPS]
         if "arrangements" in names and names.index("arrangements") < names.index("payments"):

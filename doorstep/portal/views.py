@@ -75,6 +75,8 @@ def _finish(request: HttpRequest, response: HttpResponse) -> HttpResponse:
         session.state_write(response, request.portal_state)  # type: ignore[attr-defined]
     add_never_cache_headers(response)
     response["X-Robots-Tag"] = "noindex, nofollow"
+    if request.path.startswith(LINK_PREFIX):
+        _unlogged(response)
     return response
 
 
@@ -136,10 +138,6 @@ def _unlogged(response: HttpResponse) -> HttpResponse:
 @portal_page(signed_in=False)
 def open_link(request: HttpRequest, token: str) -> HttpResponse:
     """The link from the SMS or letter. It leads to the second factor; the token leaves the address bar."""
-    return _unlogged(_open_link(request, token))
-
-
-def _open_link(request: HttpRequest, token: str) -> HttpResponse:
     address = client_ip(request)
     if throttle.address_blocked(address):
         return _render(request, "portal/problem.html", {"problem": "busy"}, status=429)

@@ -328,3 +328,14 @@ def snapshot_upload_names(stored_names: list[str]) -> dict[str, str]:
     ).values_list("data", flat=True)
     by_stored = {event.get("stored_as"): event.get("file_name", "") for event in events}
     return {name: by_stored.get(Path(name).name, "") for name in stored_names}
+
+
+def case_visits(case: Case, limit: int = 20) -> list[Any]:
+    """The case's latest field visits, newest first (the case itself is already scoped to the user)."""
+    from doorstep.visits.models import Visit
+
+    return list(
+        Visit.objects.filter(case=case)
+        .select_related("collector__user", "partner__user")
+        .order_by("-window_start")[:limit]
+    )

@@ -102,6 +102,7 @@ def case_detail(request: HttpRequest, case_id: int) -> HttpResponse:
         "bucket_moves": selectors.case_bucket_history(case),
         "status_changes": selectors.case_status_history(case),
         "contacts": selectors.case_contact_ledger(case),
+        "visits": selectors.case_visits(case),
         "audit_events": selectors.case_audit_trail(case) if can_audit else None,
         "can_reveal": request.user.has_perm("portfolio.reveal_personal_data"),
     }

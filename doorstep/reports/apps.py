@@ -11,4 +11,4 @@ class ReportsConfig(AppConfig):
         from doorstep.reports.services import reports_step
         from doorstep.strategy.flows import DailyStep, register_daily_step
 
-        register_daily_step(DailyStep("reports", _("Dashboard facts"), reports_step), after="strategy")
+        register_daily_step(DailyStep("reports", _("Dashboard facts"), reports_step))

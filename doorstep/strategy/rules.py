@@ -57,6 +57,7 @@ ATTRIBUTES: dict[str, Attribute] = {
         Attribute("status", "category", "case status", values=CASE_STATUSES),
         Attribute("score", "number", "score", scale=100, optional=True),
         Attribute("score_band", "category", "score band", optional=True),
+        Attribute("uplift", "number", "visit uplift (percentage points)", scale=100, optional=True),
         Attribute("last_contact_outcome", "category", "last contact outcome", optional=True),
         Attribute("broken_promises_30d", "number", "broken promises, last 30 days", minimum=0, optional=True),
         Attribute("broken_promises_90d", "number", "broken promises, last 90 days", minimum=0, optional=True),

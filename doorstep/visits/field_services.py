@@ -306,12 +306,25 @@ class VisitRecord:
             raise FieldError(errors)
 
 
+def visit_promise(visit: Visit) -> Any | None:
+    """The promise to pay taken at this visit, if the arrangements app holds one."""
+    try:
+        from doorstep.arrangements.models import PromiseToPay
+    except ImportError:
+        return None
+    return PromiseToPay.objects.filter(visit=visit).order_by("-pk").first()
+
+
 def _promise_record(**kwargs: Any) -> Any | None:
-    """`arrangements.services.promise_record`, when the arrangements app provides it."""
+    """`arrangements.services.promise_record`, when the arrangements app provides it. A record saved again
+    (a correction) does not take the same promise twice."""
     try:
         from doorstep.arrangements.services import promise_record
     except ImportError:
         return None
+    earlier = visit_promise(kwargs["visit"])
+    if earlier is not None and earlier.amount == kwargs["amount"] and earlier.due_on == kwargs["due_on"]:
+        return earlier
     return promise_record(**kwargs)
 
 

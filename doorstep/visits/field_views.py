@@ -61,10 +61,12 @@ def field_today(request: HttpRequest) -> HttpResponse:
 
 
 def _record_initial(visit: Any) -> dict[str, Any]:
+    promise = services.visit_promise(visit) if visit.result == "promise" else None
     return {
         "person_met": visit.person_met, "attitude": visit.attitude, "willingness": visit.willingness,
         "delinquency_reason": visit.delinquency_reason, "result": visit.result, "notes": visit.notes,
         "next_action": visit.next_action, "follow_up_on": visit.follow_up_on,
+        "promise_amount": getattr(promise, "amount", None), "promise_due_on": getattr(promise, "due_on", None),
     }
 
 

@@ -392,9 +392,13 @@ def visits_schedule(
             outcome.no_crew += len(crew_rows)
             continue
         work = [d for d in window_days if d.isoweekday() in shared.work_days]
+        # Only windows still to come: a day whose shift is over (or nearly) has no room left today.
+        windows_of = {d: [w for w in day_windows(d, shared.shift_start, shared.shift_end, zone) if w[0] > now]
+                      for d in work}
         rooms = []
         for work_day in work:
-            room[(lead_id, work_day)] = max(0, shared.visits_per_day - booked[(lead_id, work_day)])
+            free = shared.visits_per_day - booked[(lead_id, work_day)] if windows_of[work_day] else 0
+            room[(lead_id, work_day)] = max(0, free)
             rooms.append((work_day, room[(lead_id, work_day)]))
         home = (float(crew.lead.home_latitude), float(crew.lead.home_longitude)) \
             if crew.lead.home_latitude is not None and crew.lead.home_longitude is not None else None
@@ -407,8 +411,6 @@ def visits_schedule(
         ordered = [p.key for p in bearing_order(located, home)] + unlocated
         day_of, left = split_into_days(ordered, rooms, {row["case_id"]: row["due_on"] for row in crew_rows})
         outcome.no_room += len(left)
-        windows_of = {d: [w for w in day_windows(d, shared.shift_start, shared.shift_end, zone) if w[0] > now]
-                      for d in work}
         for work_day in work:
             on_day = [key for key in ordered if day_of.get(key) == work_day]
             windows = windows_of[work_day]

@@ -41,8 +41,7 @@ def test_a_reminder_goes_before_each_promise_and_instalment_once(cast) -> None:
 
 def test_payments_and_promises_are_daily_steps_in_that_order() -> None:
     names = [step.name for step in DAILY_STEPS]
-    assert names.index("intake") < names.index("payments") < names.index("arrangements")
-    assert names.index("strategy") < names.index("arrangements")
+    assert names.index("intake") < names.index("strategy") < names.index("payments") < names.index("arrangements")
 
 
 def test_the_daily_step_judges_promises_and_queues_reminders(cast) -> None:

@@ -30,7 +30,9 @@ def field_phone(browser: Any) -> Iterator[Any]:
         geolocation=DOOR, permissions=["geolocation"],
     )
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    # A shared CI machine can be slow; a phone on a field network is slower still.
+    page.set_default_timeout(30_000)
+    page.set_default_navigation_timeout(60_000)
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.console_errors = errors

@@ -71,7 +71,9 @@ def test_the_demo_sets_up_staff_and_assigns_every_open_case_and_a_second_run_cha
 
     open_cases = Case.objects.filter(status__in=ACTIVE_CASE_STATUSES)
     assert open_cases.count() > 150
-    current = CaseAssignment.objects.filter(ended_at__isnull=True).select_related("case", "team", "collector")
+    # Every open case is assigned (cases that the demo's payments cured keep the assignment they had).
+    assigned = CaseAssignment.objects.filter(ended_at__isnull=True)
+    current = assigned.filter(case__status__in=ACTIVE_CASE_STATUSES).select_related("case", "team", "collector")
     assert current.count() == open_cases.count()
     for assignment in current:
         assert assignment.team.branch_code == assignment.case.branch_code
@@ -79,21 +81,23 @@ def test_the_demo_sets_up_staff_and_assigns_every_open_case_and_a_second_run_cha
 
     # Each collector sees exactly their own cases; each team lead exactly their team's.
     for collector in Collector.objects.select_related("user"):
-        own = set(current.filter(collector=collector).values_list("case_id", flat=True))
+        own = set(assigned.filter(collector=collector).values_list("case_id", flat=True))
         assert set(selectors.case_list(user=collector.user).values_list("pk", flat=True)) == own
     lead = teams[0].supervisor
-    assert selectors.case_list(user=lead).count() == current.filter(team=teams[0]).count()
+    assert selectors.case_list(user=lead).count() == assigned.filter(team=teams[0]).count()
 
     assert "http://127.0.0.1:8000/" in output
     for password in DEMO_PASSWORDS.values():
         assert password in output
     assert AuditEvent.objects.filter(action="portfolio.snapshot.imported").count() == 1
-    assert AuditEvent.objects.filter(action="collectors.case.assigned_bulk").count() == 1
+    # The demo's own allocation, then the field-visit allocation of the daily run (cases due a visit to crews).
+    allocations = AuditEvent.objects.filter(action="collectors.case.assigned_bulk").count()
+    assert allocations >= 1
 
     before = inventory()
     run_demo()
     assert inventory() == before
-    assert AuditEvent.objects.filter(action="collectors.case.assigned_bulk").count() == 1
+    assert AuditEvent.objects.filter(action="collectors.case.assigned_bulk").count() == allocations
     assert AuditEvent.objects.filter(action="portfolio.snapshot.imported").count() == 1
 
 

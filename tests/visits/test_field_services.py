@@ -181,6 +181,9 @@ def test_the_record_is_saved_only_after_check_in(field: FieldCast) -> None:  # n
     assert (taken.amount, taken.due_on, taken.visit_id, taken.channel) == (Decimal("1500.00"), soon(7), visit.pk, "visit")
     assert entry.data["promise"]["promise_id"] == taken.pk
 
+    services.visit_record(actor=field.cast.collector_user, visit_id=field.visit.pk, record=promise(notes="更正备注"))
+    assert PromiseToPay.objects.filter(case=visit.case).count() == 1
+
 
 @pytest.mark.parametrize(
     ("changes", "field_name"),

@@ -241,3 +241,10 @@ def test_a_lead_acknowledges_an_alert(field: FieldTeam) -> None:
         services.alert_acknowledge(actor=field.cast.collector_user, alert_id=alert.pk)
     done = services.alert_acknowledge(actor=field.cast.supervisor, alert_id=alert.pk)
     assert done.acknowledged_by == field.cast.supervisor and done.acknowledged_at is not None
+
+
+def test_a_day_whose_shift_is_over_takes_no_appointments(field: FieldTeam, clock: Clock, committed) -> None:
+    clock.set(local(MONDAY, 17, 30))  # Monday's last window has begun: nothing more can start today
+    visits = schedule_week(field, committed)
+    assert visits
+    assert all(v.window_start.astimezone(SHANGHAI).date() > MONDAY for v in visits)
