@@ -19,6 +19,7 @@ import polars as pl
 from django.db import connections
 
 COPY_CHUNK_ROWS = 200_000
+BATCH_WORK_MEM = "256MB"
 SQLITE_CHUNK_ROWS = 50_000
 
 
@@ -313,24 +314,73 @@ def checks_deferred_for_bulk_load(
         )
         for name, kind, definition in cursor.fetchall():
             (foreign_keys if kind == "f" else unique_keys).append((table, name, definition))
-        cursor.execute(
-            "SELECT index.relname, pg_get_indexdef(index.oid) FROM pg_index entry "
-            "JOIN pg_class index ON index.oid = entry.indexrelid "
-            "WHERE entry.indrelid = %s::regclass AND NOT entry.indisprimary "
-            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = entry.indexrelid) "
-            "ORDER BY index.relname",
-            [table],
-        )
-        indexes.extend(cursor.fetchall())
+        indexes.extend(_secondary_indexes(cursor, table))
     for table, name, _definition in [*foreign_keys, *unique_keys]:
         cursor.execute(f"ALTER TABLE {_quote(using, table)} DROP CONSTRAINT {_quote(using, name)}")
     for name, _definition in indexes:
         cursor.execute(f"DROP INDEX {_quote(using, name)}")
     yield
-    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-    for _name, definition in indexes:
-        cursor.execute(definition)
+    _build_indexes(cursor, indexes)
     for table, name, definition in [*unique_keys, *foreign_keys]:
         cursor.execute(
             f"ALTER TABLE {_quote(using, table)} ADD CONSTRAINT {_quote(using, name)} {definition}"
         )
+
+
+def _secondary_indexes(cursor, table: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Name and definition of `table`'s indexes that back no constraint (primary, unique or exclusion)."""
+    cursor.execute(
+        "SELECT index.relname, pg_get_indexdef(index.oid) FROM pg_index entry "
+        "JOIN pg_class index ON index.oid = entry.indexrelid "
+        "WHERE entry.indrelid = %s::regclass AND NOT entry.indisprimary "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = entry.indexrelid) "
+        "ORDER BY index.relname",
+        [table],
+    )
+    return list(cursor.fetchall())
+
+
+def _build_indexes(cursor, indexes: Sequence[tuple[str, str]]) -> None:  # type: ignore[no-untyped-def]
+    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    for _name, definition in indexes:
+        cursor.execute(definition)
+
+
+@contextmanager
+def indexes_rebuilt_after(table: str, *, when: bool = True, using: str = "default") -> Iterator[None]:
+    """For an update of a large share of `table` on PostgreSQL, take its secondary indexes off and build
+    them again at the end: one sort per index instead of an index entry per changed row in each.
+
+    Keys and constraints stay (an update of other columns never checks them). Unique indexes that back
+    no constraint (partial ones) are rebuilt too, so a duplicate still fails with an IntegrityError.
+    Must run inside the caller's transaction, which holds the table locked until commit.
+    """
+    if not when or _vendor(using) != "postgresql":
+        yield
+        return
+    cursor = connections[using].cursor()
+    indexes = _secondary_indexes(cursor, table)
+    for name, _definition in indexes:
+        cursor.execute(f"DROP INDEX {_quote(using, name)}")
+    yield
+    _build_indexes(cursor, indexes)
+
+
+def table_rows(table: str, *, using: str = "default") -> int:
+    """The planner's estimate of `table`'s row count on PostgreSQL (cheap, no scan); 0 elsewhere."""
+    if _vendor(using) != "postgresql":
+        return 0
+    cursor = _raw_cursor(using)
+    cursor.execute("SELECT CAST(GREATEST(reltuples, 0) AS BIGINT) FROM pg_class WHERE oid = %s::regclass", [table])
+    row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def working_memory_for_batch(*, using: str = "default") -> None:
+    """Let this transaction's joins, sorts and hash tables work in memory on PostgreSQL.
+
+    The server's default (a few megabytes per operation) suits many small requests; a batch joining a
+    million staged rows to a million stored ones would otherwise spill every hash and sort to disk.
+    """
+    if _vendor(using) == "postgresql":
+        execute(f"SET LOCAL work_mem = '{BATCH_WORK_MEM}'", using=using)

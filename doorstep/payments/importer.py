@@ -149,14 +149,15 @@ def _first_problem(*checks: tuple[pl.Expr, str | pl.Expr]) -> pl.Expr:
 def validate(frame: pl.DataFrame) -> pl.DataFrame:
     """The file's own rules (each row alone, and duplicates within the file). Raises PaymentsRejected."""
     required = _("a value is required")
-    frame = frame.with_columns(
+    # Lazily, so that Polars computes each regular expression match once however often it is used.
+    frame = frame.lazy().with_columns(
         _signed_fen("amount").alias("_amount"),
         _paid_at("paid_at").alias("_paid_at"),
         (~pl.col("txn_id").is_first_distinct() & (pl.col("txn_id") != "")).alias("_duplicate"),
         (
             ~pl.col("reversal_of").is_first_distinct() & (pl.col("reversal_of") != "")
         ).alias("_double_reversal"),
-    )
+    ).collect()
     problems: dict[str, pl.Expr] = {
         "txn_id": _first_problem(
             (pl.col("txn_id") == "", required),
@@ -254,10 +255,13 @@ STAGED_KEYS = "payments_staged_keys"
 
 def _stage_keys(keys: pl.Series, *, using: str) -> str:
     """A temporary one-column table of the file's loan and transaction ids, to join instead of reading all."""
+    postgresql = bulk.connections[using].vendor == "postgresql"
     bulk.execute(f"DROP TABLE IF EXISTS {STAGED_KEYS}", using=using)
-    bulk.execute(f"CREATE TEMPORARY TABLE {STAGED_KEYS} (key varchar(64) PRIMARY KEY)", using=using)
+    # PostgreSQL joins it by hashing, so an index would only slow the load; SQLite looks keys up one by one.
+    key = "key varchar(64)" if postgresql else "key varchar(64) PRIMARY KEY"
+    bulk.execute(f"CREATE TEMPORARY TABLE {STAGED_KEYS} ({key})", using=using)
     bulk.bulk_insert(table=STAGED_KEYS, frame=keys.unique().alias("key").to_frame(), using=using)
-    if bulk.connections[using].vendor == "postgresql":
+    if postgresql:
         bulk.execute(f"ANALYZE {STAGED_KEYS}", using=using)
     return STAGED_KEYS
 
@@ -270,7 +274,7 @@ class Plan:
     flip_to_reversed: pl.Series  # ids of stored payments reversed now
     flip_to_reversal: pl.Series  # ids of stored waiting reversals applied now
     allocations: pl.DataFrame  # txn_id, loan_pk, component, amount (fen)
-    loan_updates: pl.DataFrame  # id, case_id, new figures in fen
+    loan_updates: pl.DataFrame  # id, case_id, new figures in fen, the stored status (LOAN_STATUS)
     stored_ids: pl.DataFrame  # txn_id → id of stored payments that get allocations now
     duplicates: int
     waiting: int
@@ -278,6 +282,8 @@ class Plan:
 
 
 FIGURES = ("penalty_interest", "overdue_interest", "overdue_principal", "outstanding_principal")
+# The loan's overdue status as stored, carried to `Plan.loan_updates` (a loan paid up is no longer overdue).
+LOAN_STATUS = {"was_overdue": pl.Int64, "days_past_due": pl.Int32, "bucket": pl.String}
 
 
 def plan_import(payments: PaymentsFile, *, using: str = "default") -> Plan:
@@ -287,9 +293,10 @@ def plan_import(payments: PaymentsFile, *, using: str = "default") -> Plan:
     loans = bulk.read_frame(
         "SELECT l.id, l.loan_id, l.case_id, l.currency, "
         + ", ".join(intake._fen_sql(f"l.{name}") for name in FIGURES)
+        + ", CASE WHEN l.is_overdue THEN 1 ELSE 0 END, l.days_past_due, l.bucket"
         + f" FROM {_table(Loan)} l JOIN {staged} s ON s.key = l.loan_id",
         {"loan_pk": pl.Int64, "loan_id": pl.String, "case_id": pl.Int64, "loan_currency": pl.String,
-         **dict.fromkeys(FIGURES, pl.Int64)},
+         **dict.fromkeys(FIGURES, pl.Int64), **LOAN_STATUS},
         using=using,
     )
     stored = bulk.read_frame(
@@ -546,7 +553,9 @@ def _allocate(operations: pl.DataFrame, loans: pl.DataFrame, *, using: str) -> t
         (pl.col(f"upper_{name}") - pl.col(f"lower_{name}") - clip("s_final", name)).alias(f"left_{name}")
         for name in order
     ]
-    final = final.join(state.select("loan_pk", "case_id", *FIGURES, "not_yet_due"), on="loan_pk").with_columns(new_remaining)
+    final = final.join(
+        state.select("loan_pk", "case_id", *FIGURES, "not_yet_due", *LOAN_STATUS), on="loan_pk"
+    ).with_columns(new_remaining)
     figure = {
         fig: pl.col(f"left_{name}") if name in order else pl.col(fig) for name, fig in COMPONENT_FIGURE.items()
     }
@@ -558,6 +567,7 @@ def _allocate(operations: pl.DataFrame, loans: pl.DataFrame, *, using: str) -> t
         figure["overdue_interest"].alias("overdue_interest"),
         figure["overdue_principal"].alias("overdue_principal"),
         (figure["overdue_principal"] + not_yet_due).alias("outstanding_principal"),
+        *LOAN_STATUS,
     )
     return allocations, loan_updates
 

@@ -79,6 +79,8 @@ def _import(
     who = actor_fields(importer_actor)
     with transaction.atomic(using=using):
         _lock(using)
+        if payments.count >= BULK_LOAD_ROWS:
+            bulk.working_memory_for_batch(using=using)
         plan = importer.plan_import(payments, using=using)
         if progress:
             progress("planned", payments.count, payments.count)
@@ -192,30 +194,23 @@ def _write_rows(plan: importer.Plan, record: PaymentImport, *, using: str) -> No
     if plan.loan_updates.height:
         # A loan with nothing left overdue is no longer overdue; the next snapshot confirms or corrects it.
         overdue = pl.col("penalty_interest") + pl.col("overdue_interest") + pl.col("overdue_principal")
-        loans = plan.loan_updates.join(
-            bulk.read_frame(
-                f"SELECT l.id, CASE WHEN l.is_overdue THEN 1 ELSE 0 END, l.days_past_due, l.bucket "
-                f"FROM {Loan._meta.db_table} l JOIN {importer.STAGED_KEYS} s ON s.key = l.loan_id",
-                {"id": pl.Int64, "was_overdue": pl.Int64, "days_past_due": pl.Int32, "bucket": pl.String},
-                using=using,
-            ),
-            on="id",
-            how="left",
-        )
+        loans = plan.loan_updates
         paid_up = overdue == 0
-        bulk.bulk_update(
-            table=Loan._meta.db_table,
-            key="id",
-            frame=loans.select(
-                "id",
-                *[intake.fen_text(pl.col(name)).alias(name) for name in MONEY],
-                (~paid_up & (pl.col("was_overdue") == 1)).alias("is_overdue"),
-                pl.when(paid_up).then(pl.lit(0, dtype=pl.Int32)).otherwise(pl.col("days_past_due")).alias("days_past_due"),
-                pl.when(paid_up).then(pl.lit("")).otherwise(pl.col("bucket")).alias("bucket"),
-                pl.lit(timezone.now()).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("updated_at"),
-            ),
-            using=using,
-        )
+        large = loans.height >= max(BULK_LOAD_ROWS, bulk.table_rows(Loan._meta.db_table, using=using) // 4)
+        with bulk.indexes_rebuilt_after(Loan._meta.db_table, when=large, using=using):
+            bulk.bulk_update(
+                table=Loan._meta.db_table,
+                key="id",
+                frame=loans.select(
+                    "id",
+                    *[intake.fen_text(pl.col(name)).alias(name) for name in MONEY],
+                    (~paid_up & (pl.col("was_overdue") == 1)).alias("is_overdue"),
+                    pl.when(paid_up).then(pl.lit(0, dtype=pl.Int32)).otherwise(pl.col("days_past_due")).alias("days_past_due"),
+                    pl.when(paid_up).then(pl.lit("")).otherwise(pl.col("bucket")).alias("bucket"),
+                    pl.lit(timezone.now()).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("updated_at"),
+                ),
+                using=using,
+            )
 
 
 def _large_load(new_rows: int, *, using: str) -> bool:
@@ -249,16 +244,19 @@ def _refresh_cases(case_ids: list[int], *, actor: Actor, using: str) -> list[int
     ).with_columns(
         (pl.col("penalty_interest") + pl.col("overdue_interest") + pl.col("overdue_principal")).alias("overdue_total")
     )
-    bulk.bulk_update(
-        table=Case._meta.db_table,
-        key="id",
-        frame=figures.select(
-            "id",
-            *[intake.fen_text(pl.col(name)).alias(name) for name in (*MONEY, "overdue_total")],
-            pl.lit(timezone.now()).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("updated_at"),
-        ),
-        using=using,
-    )
+    # Most of the table changing: its indexes are built again once rather than updated row by row.
+    large = figures.height >= max(BULK_LOAD_ROWS, bulk.table_rows(Case._meta.db_table, using=using) // 4)
+    with bulk.indexes_rebuilt_after(Case._meta.db_table, when=large, using=using):
+        bulk.bulk_update(
+            table=Case._meta.db_table,
+            key="id",
+            frame=figures.select(
+                "id",
+                *[intake.fen_text(pl.col(name)).alias(name) for name in (*MONEY, "overdue_total")],
+                pl.lit(timezone.now()).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("updated_at"),
+            ),
+            using=using,
+        )
     cured = _cure(staging, actor=actor, using=using)
     _cancel_visits(cured, actor=actor)
     return cured

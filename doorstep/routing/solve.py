@@ -27,9 +27,11 @@ from pyvrp import (
     ProblemData,
     Route,
     Solution,
+    SolveParams,
     VehicleType,
 )
 from pyvrp import Depot as SolverDepot
+from pyvrp import search as pyvrp_search
 from pyvrp import solve as pyvrp_solve
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, NoImprovement, StoppingCriterion
 
@@ -278,6 +280,33 @@ def _build(problem: Problem, stops: Sequence[Stop], soft_required: bool) -> _Mod
     return _Model(data, client_map, vehicles, clients_by_stop)
 
 
+# Moves for pickup-and-delivery pairs: a field visit is never one, so they would only cost search time.
+SHIPMENT_OPERATORS = frozenset({
+    pyvrp_search.RelocatePickup, pyvrp_search.RelocateDelivery, pyvrp_search.RelocateShipment,
+    pyvrp_search.RemoveOptionalShipment, pyvrp_search.InsertOptionalShipment, pyvrp_search.ReplaceOptionalShipment,
+})
+OPTIONAL_OPERATORS = frozenset({
+    pyvrp_search.RemoveOptionalClient, pyvrp_search.InsertOptionalClient, pyvrp_search.ReplaceOptionalClient,
+})
+GROUP_OPERATORS = frozenset({pyvrp_search.ReplaceGroup, pyvrp_search.RelocateAlternative})
+# Granular neighbourhood: each stop's moves are tried towards its 30 nearest (in space and time) stops. On
+# Solomon's instances this found shorter plans within the same time than PyVRP's default of 50.
+NEIGHBOURS = 30
+
+
+def _params(model: _Model) -> SolveParams:
+    """PyVRP's search with only the moves this problem can use."""
+    unused = set(SHIPMENT_OPERATORS)
+    if all(client.required for client in model.data.clients()):
+        unused |= OPTIONAL_OPERATORS
+    if model.data.num_groups == 0:
+        unused |= GROUP_OPERATORS
+    return SolveParams(
+        operators=[operator for operator in pyvrp_search.OPERATORS if operator not in unused],
+        neighbourhood=pyvrp_search.NeighbourhoodParams(num_neighbours=NEIGHBOURS),
+    )
+
+
 def _stopping(seconds: float, max_iterations: int | None, no_improvement: int | None) -> StoppingCriterion:
     criteria: list[StoppingCriterion] = [MaxRuntime(seconds)]
     if max_iterations is not None:
@@ -335,6 +364,7 @@ def _run(
         seed=seed,
         collect_stats=False,
         display=False,
+        params=_params(model),
         initial_solution=initial,
     )
     return result.best, result.runtime

@@ -169,3 +169,58 @@ def test_a_large_load_puts_indexes_and_keys_back_and_still_refuses_dangling_or_d
     ):
         bulk.bulk_insert(table=borrowers_table, frame=borrowers({}, {"name": "李娜"}))
     assert not Borrower.objects.exists()
+
+
+def _indexes(table: str) -> dict[str, str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table])
+        return dict(cursor.fetchall())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_large_update_builds_the_indexes_again_and_a_partial_unique_index_still_refuses_duplicates() -> None:
+    from django.db import IntegrityError, connection, transaction
+
+    from doorstep.portfolio.models import Case
+
+    if connection.vendor != "postgresql":
+        pytest.skip("indexes are rebuilt only on PostgreSQL")
+    table = Case._meta.db_table
+    before = _indexes(table)
+    assert "one_active_case_per_borrower" in before and "case_list_idx" in before
+    with transaction.atomic(), bulk.indexes_rebuilt_after(table):
+        during = _indexes(table)
+        assert set(during) == {name for name, definition in before.items() if "UNIQUE INDEX" in definition
+                               and name != "one_active_case_per_borrower"}
+    assert _indexes(table).keys() == before.keys()
+
+    bulk.bulk_insert(table=TABLE, frame=borrowers({}))
+    borrower_id = Borrower.objects.get().pk
+    case = (
+        "INSERT INTO portfolio_case (status, opened_on, snapshot_date, branch_code, days_past_due, bucket, "
+        "outstanding_principal, overdue_principal, overdue_interest, penalty_interest, overdue_total, "
+        "entry_overdue_total, next_action, created_at, updated_at, borrower_id) VALUES ('{status}', "
+        "'2026-11-01', '2026-11-27', 'CD0101', 40, 'M2', 100, 10, 1, 0, 11, 11, '', now(), now(), "
+        f"{borrower_id})"
+    )
+    bulk.execute(case.format(status="open"))
+    bulk.execute(case.format(status="cured"))
+    with pytest.raises(IntegrityError), transaction.atomic(), bulk.indexes_rebuilt_after(table):
+        bulk.execute(f"UPDATE {table} SET status = 'open'")
+    assert _indexes(table).keys() == before.keys()
+    assert sorted(Case.objects.values_list("status", flat=True)) == ["cured", "open"]
+
+
+def test_loan_and_case_tables_leave_room_for_updates_on_postgresql() -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a PostgreSQL storage setting")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reloptions FROM pg_class WHERE relname IN ('portfolio_loan', 'portfolio_case')"
+        )
+        options = dict(cursor.fetchall())
+    assert options == {"portfolio_loan": ["fillfactor=80"], "portfolio_case": ["fillfactor=80"]}
