@@ -117,7 +117,7 @@ def baseline_import(rows) -> float:  # type: ignore[no-untyped-def]
             )
             for component, fen in split.items():
                 if fen:
-                    Allocation.objects.create(payment=payment, loan=loan, component=component, amount=from_fen(fen))
+                    Allocation.objects.create(payment=payment, component=component, amount=from_fen(fen))
             loan.penalty_interest -= from_fen(split[waterfall.PENALTY])
             loan.overdue_interest -= from_fen(split[waterfall.INTEREST])
             loan.overdue_principal -= from_fen(split[waterfall.PRINCIPAL])

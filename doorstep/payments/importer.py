@@ -491,9 +491,10 @@ def _allocate(operations: pl.DataFrame, loans: pl.DataFrame, *, using: str) -> t
             pl.DataFrame(),
         )
     applied = bulk.read_frame(
-        f"SELECT a.loan_id, a.component, SUM({intake._fen_sql('a.amount')}) FROM {_table(Allocation)} a "
-        f"JOIN {_table(Loan)} l ON l.id = a.loan_id JOIN {STAGED_KEYS} s ON s.key = l.loan_id "
-        f"GROUP BY a.loan_id, a.component",
+        f"SELECT p.loan_id, a.component, SUM({intake._fen_sql('a.amount')}) FROM {_table(Allocation)} a "
+        f"JOIN {_table(Payment)} p ON p.id = a.payment_id "
+        f"JOIN {_table(Loan)} l ON l.id = p.loan_id JOIN {STAGED_KEYS} s ON s.key = l.loan_id "
+        f"GROUP BY p.loan_id, a.component",
         {"loan_pk": pl.Int64, "component": pl.String, "applied": pl.Int64},
         using=using,
     )

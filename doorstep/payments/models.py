@@ -97,10 +97,10 @@ class AllocationComponent(models.TextChoices):
 
 
 class Allocation(models.Model):
-    """The part of one payment (or, negative, of one reversal) that went to one of a loan's debts."""
+    """The part of one payment (or, negative, of one reversal) that went to one of a loan's debts (the
+    payment's loan)."""
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations", db_index=False)
-    loan = models.ForeignKey(Loan, on_delete=models.PROTECT, related_name="allocations")
     component = models.CharField(_("paid towards"), max_length=12, choices=AllocationComponent.choices)
     amount = models.DecimalField(_("amount"), **MONEY)
 

@@ -185,7 +185,6 @@ def _write_rows(plan: importer.Plan, record: PaymentImport, *, using: str) -> No
         table=Allocation._meta.db_table,
         frame=allocations.select(
             "payment_id",
-            pl.col("loan_pk").alias("loan_id"),
             "component",
             intake.fen_text(pl.col("amount")).alias("amount"),
         ),
