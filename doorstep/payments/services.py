@@ -195,21 +195,26 @@ def _write_rows(plan: importer.Plan, record: PaymentImport, *, using: str) -> No
         overdue = pl.col("penalty_interest") + pl.col("overdue_interest") + pl.col("overdue_principal")
         loans = plan.loan_updates
         paid_up = overdue == 0
-        large = loans.height >= max(BULK_LOAD_ROWS, bulk.table_rows(Loan._meta.db_table, using=using) // 4)
-        with bulk.indexes_rebuilt_after(Loan._meta.db_table, when=large, using=using):
-            bulk.bulk_update(
-                table=Loan._meta.db_table,
-                key="id",
-                frame=loans.select(
-                    "id",
-                    *[intake.fen_text(pl.col(name)).alias(name) for name in MONEY],
-                    (~paid_up & (pl.col("was_overdue") == 1)).alias("is_overdue"),
-                    pl.when(paid_up).then(pl.lit(0, dtype=pl.Int32)).otherwise(pl.col("days_past_due")).alias("days_past_due"),
-                    pl.when(paid_up).then(pl.lit("")).otherwise(pl.col("bucket")).alias("bucket"),
-                    pl.lit(timezone.now()).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("updated_at"),
-                ),
-                using=using,
-            )
+        _update_by_id(
+            Loan._meta.db_table,
+            loans.select(
+                "id",
+                *[intake.fen_text(pl.col(name)).alias(name) for name in MONEY],
+                (~paid_up & (pl.col("was_overdue") == 1)).alias("is_overdue"),
+                pl.when(paid_up).then(pl.lit(0, dtype=pl.Int32)).otherwise(pl.col("days_past_due")).alias("days_past_due"),
+                pl.when(paid_up).then(pl.lit("")).otherwise(pl.col("bucket")).alias("bucket"),
+                pl.lit(timezone.now()).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("updated_at"),
+            ),
+            using=using,
+        )
+
+
+def _update_by_id(table: str, frame: pl.DataFrame, *, using: str) -> None:
+    """`bulk_update` by id. When a large share of the table changes, its indexes are built again once at
+    the end rather than updated row by row."""
+    large = frame.height >= max(BULK_LOAD_ROWS, bulk.table_rows(table, using=using) // 4)
+    with bulk.indexes_rebuilt_after(table, when=large, using=using):
+        bulk.bulk_update(table=table, key="id", frame=frame, using=using)
 
 
 def _large_load(new_rows: int, *, using: str) -> bool:
@@ -243,19 +248,15 @@ def _refresh_cases(case_ids: list[int], *, actor: Actor, using: str) -> list[int
     ).with_columns(
         (pl.col("penalty_interest") + pl.col("overdue_interest") + pl.col("overdue_principal")).alias("overdue_total")
     )
-    # Most of the table changing: its indexes are built again once rather than updated row by row.
-    large = figures.height >= max(BULK_LOAD_ROWS, bulk.table_rows(Case._meta.db_table, using=using) // 4)
-    with bulk.indexes_rebuilt_after(Case._meta.db_table, when=large, using=using):
-        bulk.bulk_update(
-            table=Case._meta.db_table,
-            key="id",
-            frame=figures.select(
-                "id",
-                *[intake.fen_text(pl.col(name)).alias(name) for name in (*MONEY, "overdue_total")],
-                pl.lit(timezone.now()).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("updated_at"),
-            ),
-            using=using,
-        )
+    _update_by_id(
+        Case._meta.db_table,
+        figures.select(
+            "id",
+            *[intake.fen_text(pl.col(name)).alias(name) for name in (*MONEY, "overdue_total")],
+            pl.lit(timezone.now()).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("updated_at"),
+        ),
+        using=using,
+    )
     cured = _cure(staging, actor=actor, using=using)
     _cancel_visits(cured, actor=actor)
     return cured
