@@ -222,12 +222,7 @@ def _large_load(new_rows: int, *, using: str) -> bool:
     (core.bulk): worth it when the load is large and at least as big as what the tables hold already."""
     if new_rows < BULK_LOAD_ROWS or bulk.connections[using].vendor != "postgresql":
         return False
-    held = bulk.read_frame(
-        f"SELECT CAST(GREATEST(reltuples, 0) AS BIGINT) FROM pg_class WHERE relname = '{Payment._meta.db_table}'",
-        {"rows": pl.Int64},
-        using=using,
-    )
-    return held.height == 0 or new_rows >= int(held["rows"][0])
+    return new_rows >= bulk.table_rows(Payment._meta.db_table, using=using)
 
 
 def _refresh_cases(case_ids: list[int], *, actor: Actor, using: str) -> list[int]:
