@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +19,6 @@ pytestmark = pytest.mark.browser
 
 SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 OVERRIDE_REASON = "搭档临时请假，组长电话确认后批准单人上门"
-
-
-@pytest.fixture
-def compliance_page(browser: Any) -> Iterator[Any]:
-    # The session's one Chromium (tests/browser/conftest.py): a second Playwright in the same process fails.
-    context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.console_errors = errors
-    yield page
-    context.close()
 
 
 @pytest.fixture
@@ -57,11 +43,11 @@ def ledger_with_override(transactional_db: None, cast: Cast) -> Cast:
 
 
 def test_the_compliance_officer_finds_a_refusal_and_its_override(
-    compliance_page: Any, live_server: Any, ledger_with_override: Cast
+    desktop: Any, live_server: Any, ledger_with_override: Cast
 ) -> None:
     from playwright.sync_api import expect
 
-    page = compliance_page
+    page = desktop
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", "auditor")
     page.fill("#id_password", "correct-horse-battery")
