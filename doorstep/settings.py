@@ -286,6 +286,8 @@ DOORSTEP_PORTAL_BASE_URL = env_str("DOORSTEP_PORTAL_BASE_URL", "http://127.0.0.1
 DOORSTEP_PORTAL_LINK_DAYS = env_int("DOORSTEP_PORTAL_LINK_DAYS", 7)
 DOORSTEP_BANK_HOTLINE = env_str("DOORSTEP_BANK_HOTLINE", "95580")
 # Field visits: overdue amount (yuan) from which only experienced crews visit; an OSRM `table` service for
-# travel times in day plans (haversine with a detour factor when empty).
+# travel times in day plans (haversine with a detour factor when empty); how many searches plan a team's day
+# side by side, one process each (more give better plans in the same time, given as many free cores).
 DOORSTEP_VISIT_HIGH_BALANCE = env_int("DOORSTEP_VISIT_HIGH_BALANCE", 50_000)
 DOORSTEP_OSRM_URL = env_str("DOORSTEP_OSRM_URL", "")
+DOORSTEP_ROUTING_SEARCHES = env_int("DOORSTEP_ROUTING_SEARCHES", 1)

@@ -34,6 +34,7 @@ def replan(
     now: int | None = None,
     seconds: float = 5.0,
     seed: int = 0,
+    workers: int = 1,
     max_iterations: int | None = None,
     no_improvement: int | None = None,
 ) -> Replanned:
@@ -54,10 +55,10 @@ def replan(
     day = problem.replace(stops=stops)
     changed = cancelled_ids | set(moved)
     if now is None:
-        new_plan = solve(day, seconds=seconds, seed=seed, max_iterations=max_iterations,
+        new_plan = solve(day, seconds=seconds, seed=seed, workers=workers, max_iterations=max_iterations,
                          no_improvement=no_improvement, warm_start=warm_start_from(plan, without=changed))
         return Replanned(day, new_plan)
-    return _replan_rest_of_day(day, plan, changed, now, seconds=seconds, seed=seed,
+    return _replan_rest_of_day(day, plan, changed, now, seconds=seconds, seed=seed, workers=workers,
                                max_iterations=max_iterations, no_improvement=no_improvement)
 
 
@@ -69,6 +70,7 @@ def _replan_rest_of_day(
     *,
     seconds: float,
     seed: int,
+    workers: int,
     max_iterations: int | None,
     no_improvement: int | None,
 ) -> Replanned:
@@ -108,7 +110,7 @@ def _replan_rest_of_day(
         (vehicle_id, [s for s in stop_ids if s not in frozen_ids])
         for vehicle_id, stop_ids in warm_start_from(plan, without=changed)
     ]
-    rest_plan = solve(rest, seconds=seconds, seed=seed, max_iterations=max_iterations,
+    rest_plan = solve(rest, seconds=seconds, seed=seed, workers=workers, max_iterations=max_iterations,
                       no_improvement=no_improvement, warm_start=warm)
 
     routes: list[PlannedRoute] = []

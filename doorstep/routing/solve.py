@@ -10,8 +10,10 @@ own bookkeeping; ``check.py`` verifies plans independently.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 import time
 from collections.abc import Collection, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -291,12 +293,12 @@ OPTIONAL_OPERATORS = frozenset({
 GROUP_OPERATORS = frozenset({pyvrp_search.ReplaceGroup, pyvrp_search.RelocateAlternative})
 
 
-def _params(model: _Model) -> SolveParams:
+def _params(data: ProblemData) -> SolveParams:
     """PyVRP's search with only the moves this problem can use."""
     unused = set(SHIPMENT_OPERATORS)
-    if all(client.required for client in model.data.clients()):
+    if all(client.required for client in data.clients()):
         unused |= OPTIONAL_OPERATORS
-    if model.data.num_groups == 0:
+    if data.num_groups == 0:
         unused |= GROUP_OPERATORS
     return SolveParams(operators=[operator for operator in pyvrp_search.OPERATORS if operator not in unused])
 
@@ -341,27 +343,60 @@ def _initial_solution(
         return None
 
 
+def _search(
+    data: ProblemData,
+    deadline: float,
+    seed: int,
+    max_iterations: int | None,
+    no_improvement: int | None,
+    initial: Solution | None,
+) -> tuple[float, Solution]:
+    """One search until ``deadline`` (``time.monotonic()``): its objective (inf when infeasible) and best solution.
+    Runs in this process or in a worker process."""
+    seconds = max(0.0, deadline - time.monotonic())
+    result = pyvrp_solve(
+        data,
+        _stopping(seconds, max_iterations, no_improvement),
+        seed=seed,
+        collect_stats=False,
+        display=False,
+        params=_params(data),
+        initial_solution=initial,
+    )
+    return result.cost(), result.best
+
+
+@cache
+def _workers(count: int) -> ProcessPoolExecutor:
+    """Processes for the extra searches, started once and kept. A fork server starts them, so a caller's
+    threads and open connections are never copied into them."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return ProcessPoolExecutor(max_workers=count, mp_context=context)
+
+
 def _run(
     model: _Model,
     problem: Problem,
     *,
     seconds: float,
     seed: int,
+    workers: int,
     max_iterations: int | None,
     no_improvement: int | None,
     warm_start: Sequence[tuple[str, Sequence[str]]] | None,
-) -> tuple[Solution, float]:
+) -> Solution:
+    """The best of ``workers`` independent searches (seeds ``seed``, ``seed + 1``, ...) run side by side."""
     initial = _initial_solution(model, problem, warm_start) if warm_start else None
-    result = pyvrp_solve(
-        model.data,
-        _stopping(seconds, max_iterations, no_improvement),
-        seed=seed,
-        collect_stats=False,
-        display=False,
-        params=_params(model),
-        initial_solution=initial,
-    )
-    return result.best, result.runtime
+    deadline = time.monotonic() + seconds
+    others = [
+        _workers(workers - 1).submit(_search, model.data, deadline, seed + k, max_iterations, no_improvement, initial)
+        for k in range(1, workers)
+    ]
+    results = [_search(model.data, deadline, seed, max_iterations, no_improvement, initial)]
+    results += [future.result() for future in others]
+    # The first of equals wins, so one worker's answer never depends on how many ran.
+    return min(results, key=lambda result: result[0])[1]
 
 
 def solve(
@@ -369,11 +404,16 @@ def solve(
     *,
     seconds: float = 10.0,
     seed: int = 0,
+    workers: int = 1,
     max_iterations: int | None = None,
     no_improvement: int | None = None,
     warm_start: Sequence[tuple[str, Sequence[str]]] | None = None,
 ) -> Plan:
     """Plan ``problem`` within ``seconds`` of search (fewer with ``max_iterations``/``no_improvement``).
+
+    With ``workers`` above 1, as many independent searches (seeds ``seed`` upwards) run side by side in
+    separate processes for the same ``seconds``, and the best plan is kept: better plans in the same
+    time on a machine with that many cores.
 
     ``warm_start`` lists (vehicle id, stop ids in order) routes to start the search from. Required stops
     are hard constraints; if they cannot all be served, the search runs again with them as optional stops
@@ -381,6 +421,8 @@ def solve(
     """
     if seconds < 0:
         raise ProblemError("the search time cannot be negative")
+    if workers < 1:
+        raise ProblemError("at least one search must run")
     started = time.perf_counter()
     left_out: list[LeftOut] = []
     candidates: list[Stop] = []
@@ -396,12 +438,12 @@ def solve(
     orders: list[tuple[Vehicle, list[str]]] = []
     if candidates:
         model = _build(problem, candidates, soft_required=False)
-        best, _ = _run(model, problem, seconds=seconds, seed=seed, max_iterations=max_iterations,
-                       no_improvement=no_improvement, warm_start=warm_start)
+        best = _run(model, problem, seconds=seconds, seed=seed, workers=workers, max_iterations=max_iterations,
+                    no_improvement=no_improvement, warm_start=warm_start)
         if not best.is_feasible() and any(stop.required for stop in candidates):
             model = _build(problem, candidates, soft_required=True)
-            best, _ = _run(model, problem, seconds=seconds, seed=seed, max_iterations=max_iterations,
-                           no_improvement=no_improvement, warm_start=warm_start)
+            best = _run(model, problem, seconds=seconds, seed=seed, workers=workers, max_iterations=max_iterations,
+                        no_improvement=no_improvement, warm_start=warm_start)
         for solver_route in best.routes():
             vehicle = model.vehicle_types[solver_route.vehicle_type()]
             order = [model.clients[activity.idx][0].id for activity in solver_route.schedule() if activity.is_client()]

@@ -49,6 +49,12 @@ from doorstep.visits.models import (
 
 SEARCH_SECONDS = 1.0
 NO_IMPROVEMENT = 300
+
+
+def _solve(problem: Problem, seconds: float, warm_start: list[tuple[str, list[str]]] | None = None) -> Plan:
+    """A team's day planned with the deployment's number of searches side by side."""
+    return solve(problem, seconds=seconds, no_improvement=NO_IMPROVEMENT, workers=settings.DOORSTEP_ROUTING_SEARCHES,
+                 warm_start=warm_start)
 DETOUR = 1.4
 NO_LOCATION = "no_location"
 NO_CREW = "no_crew"
@@ -239,7 +245,7 @@ def day_plan_build(
     started = timezone.now()
     results: list[tuple[CrewDay, Plan | None]] = []
     for item in _team_crew_days(team, day):
-        plan = solve(item.problem, seconds=seconds, no_improvement=NO_IMPROVEMENT) if item.problem else None
+        plan = _solve(item.problem, seconds) if item.problem else None
         results.append((item, plan))
     runtime = (timezone.now() - started).total_seconds()
     return _store(actor=actor, team=team, day=day, results=results, reason=reason, publish=publish,
@@ -311,14 +317,14 @@ def day_plan_replan(
                 cancelled = [str(v) for v in removed if str(v) in was.problem.stops_by_id]
                 try:
                     plan = replan(was.problem, previous, cancelled=cancelled, now=now_units, seconds=seconds,
-                                  no_improvement=NO_IMPROVEMENT).plan
+                                  no_improvement=NO_IMPROVEMENT, workers=settings.DOORSTEP_ROUTING_SEARCHES).plan
                 except ValueError:
-                    plan = solve(item.problem, seconds=seconds, no_improvement=NO_IMPROVEMENT)
+                    plan = _solve(item.problem, seconds)
                 results.append((item, plan))
                 continue
         warm = [(item.vehicle.id, [s for s in (previous.routes[0].stop_ids if previous.routes else ())
                                    if s in item.problem.stops_by_id])]
-        results.append((item, solve(item.problem, seconds=seconds, no_improvement=NO_IMPROVEMENT, warm_start=warm)))
+        results.append((item, _solve(item.problem, seconds, warm_start=warm)))
     runtime = (timezone.now() - started).total_seconds()
     return _store(actor=actor, team=team, day=day, results=results, reason=reason, publish=True, runtime=runtime)
 

@@ -158,6 +158,21 @@ def test_negative_search_time_is_refused() -> None:
         solve(plane_day({"branch": (0, 0)}, []), seconds=-1)
 
 
+def test_no_search_at_all_is_refused() -> None:
+    with pytest.raises(ProblemError):
+        solve(plane_day({"branch": (0, 0)}, []), workers=0)
+
+
+def test_searches_side_by_side_in_worker_processes_find_the_optimum_too() -> None:
+    places = {"branch": (0, 0), "a": (10, 0), "b": (10, 10), "c": (0, 10), "d": (5, 20), "e": (-5, 5), "f": (15, 5)}
+    stops = [visit("a", windows=[(0, 60)], required=True), *(visit(name, required=True) for name in "bcdef")]
+    day = plane_day(places, stops)
+    alone = solve(day, **QUICK)
+    side_by_side = solve(day, workers=3, **QUICK)
+    assert side_by_side.distance == alone.distance == brute_force_distance(day)
+    assert side_by_side.complete and check_plan(day, side_by_side) == []
+
+
 # ---------------------------------------------------------------------------- scaling keeps windows
 
 
