@@ -327,15 +327,30 @@ def checks_deferred_for_bulk_load(
         )
 
 
-def _secondary_indexes(cursor, table: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
-    """Name and definition of `table`'s indexes that back no constraint (primary, unique or exclusion)."""
+def _secondary_indexes(  # type: ignore[no-untyped-def]
+    cursor, table: str, columns: Sequence[str] | None = None
+) -> list[tuple[str, str]]:
+    """Name and definition of `table`'s indexes that back no constraint (primary, unique or exclusion); with
+    `columns`, only those that read one of them (as a key, in an expression or in a partial index's condition:
+    PostgreSQL records each as a dependency of the index on the column)."""
+    reads_columns = ""
+    parameters: list[object] = [table]
+    if columns is not None:
+        reads_columns = (
+            "AND EXISTS (SELECT 1 FROM pg_depend d JOIN pg_attribute a "
+            "ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid "
+            "WHERE d.classid = 'pg_class'::regclass AND d.objid = entry.indexrelid "
+            "AND d.refobjid = entry.indrelid AND a.attname = ANY(%s)) "
+        )
+        parameters.append(list(columns))
     cursor.execute(
         "SELECT index.relname, pg_get_indexdef(index.oid) FROM pg_index entry "
         "JOIN pg_class index ON index.oid = entry.indexrelid "
         "WHERE entry.indrelid = %s::regclass AND NOT entry.indisprimary "
         "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = entry.indexrelid) "
-        "ORDER BY index.relname",
-        [table],
+        + reads_columns
+        + "ORDER BY index.relname",
+        parameters,
     )
     return list(cursor.fetchall())
 
@@ -347,9 +362,15 @@ def _build_indexes(cursor, indexes: Sequence[tuple[str, str]]) -> None:  # type:
 
 
 @contextmanager
-def indexes_rebuilt_after(table: str, *, when: bool = True, using: str = "default") -> Iterator[None]:
+def indexes_rebuilt_after(
+    table: str, *, columns: Sequence[str] | None = None, when: bool = True, using: str = "default"
+) -> Iterator[None]:
     """For an update of a large share of `table` on PostgreSQL, take its secondary indexes off and build
     them again at the end: one sort per index instead of an index entry per changed row in each.
+
+    With `columns` (those the update changes in most rows), only the indexes that read one of them come
+    off. A row whose change leaves every remaining index's columns as they were is then updated heap-only
+    (no index entry at all) when its page has room.
 
     Keys and constraints stay (an update of other columns never checks them). Unique indexes that back
     no constraint (partial ones) are rebuilt too, so a duplicate still fails with an IntegrityError.
@@ -359,7 +380,7 @@ def indexes_rebuilt_after(table: str, *, when: bool = True, using: str = "defaul
         yield
         return
     cursor = connections[using].cursor()
-    indexes = _secondary_indexes(cursor, table)
+    indexes = _secondary_indexes(cursor, table, columns)
     for name, _definition in indexes:
         cursor.execute(f"DROP INDEX {_quote(using, name)}")
     yield

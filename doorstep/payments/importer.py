@@ -26,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from doorstep.core import bulk
 from doorstep.payments import waterfall
-from doorstep.payments.models import Allocation, Payment, PaymentState
+from doorstep.payments.models import ALLOCATED, Payment, PaymentState
 from doorstep.portfolio import intake
 from doorstep.portfolio.intake import LINE, MAX_KEPT_ERRORS, RowError, SnapshotRejected, fen_text
 from doorstep.portfolio.models import Loan
@@ -268,14 +268,13 @@ def _stage_keys(keys: pl.Series, *, using: str) -> str:
 
 @dataclass
 class Plan:
-    """What an import will write, worked out before anything is written."""
+    """What an import will write, worked out before anything is written. Money is in fen."""
 
-    new_payments: pl.DataFrame  # txn_id, loan_pk, case_id, amount, currency, paid_at, channel, reversal_of, state
+    new_payments: pl.DataFrame  # txn_id, loan_pk, case_id, amount, currency, paid_at, channel, reversal_of, state,
+    # and what each allocated (ALLOCATED's keys)
     flip_to_reversed: pl.Series  # ids of stored payments reversed now
-    flip_to_reversal: pl.Series  # ids of stored waiting reversals applied now
-    allocations: pl.DataFrame  # txn_id, loan_pk, component, amount (fen)
+    flip_to_reversal: pl.DataFrame  # id and allocation of stored waiting reversals that apply now
     loan_updates: pl.DataFrame  # id, case_id, new figures in fen, the stored status (LOAN_STATUS)
-    stored_ids: pl.DataFrame  # txn_id → id of stored payments that get allocations now
     duplicates: int
     waiting: int
     warnings: list[str]
@@ -401,14 +400,11 @@ def plan_import(payments: PaymentsFile, *, using: str = "default") -> Plan:
     duplicates = frame.height - fresh.height
     if fresh.height == 0:
         # Everything was imported before: nothing to allocate or write.
-        empty = pl.DataFrame(schema={"txn_id": pl.String, "id": pl.Int64})
         return Plan(
             new_payments=pl.DataFrame(schema={"txn_id": pl.String, "reversal_of": pl.String}),
             flip_to_reversed=pl.Series("id", [], dtype=pl.Int64),
-            flip_to_reversal=pl.Series("id", [], dtype=pl.Int64),
-            allocations=pl.DataFrame(),
+            flip_to_reversal=pl.DataFrame(schema={"id": pl.Int64, **dict.fromkeys(ALLOCATED, pl.Int64)}),
             loan_updates=pl.DataFrame(),
-            stored_ids=empty,
             duplicates=duplicates,
             waiting=0,
             warnings=list(payments.warnings),
@@ -454,7 +450,17 @@ def plan_import(payments: PaymentsFile, *, using: str = "default") -> Plan:
     flip_to_reversed = stored_originals.filter(
         pl.col("reversal_of").is_in(reversals_now["reversal_of"].implode())
     )["original_id"]
-    flip_to_reversal = payments_new.filter(pl.col("waiting_for_me_id").is_not_null())["waiting_for_me_id"]
+    # A stored reversal waiting for a payment of this file applies now, with its allocation.
+    flip_to_reversal = (
+        stored_reversals.filter(pl.col("state") == PaymentState.WAITING)
+        .filter(pl.col("reversal_of").is_in(payments_new["txn_id"].implode()))
+        .select("id", "txn_id")
+        .join(allocations, on="txn_id", how="left")
+        .select("id", *[pl.col(name).fill_null(0) for name in ALLOCATED])
+    )
+    new_rows = new_rows.join(allocations, on="txn_id", how="left").with_columns(
+        pl.col(name).fill_null(0) for name in ALLOCATED
+    )
     warnings = list(payments.warnings)
     if reversals_waiting.height:
         warnings.append(
@@ -465,9 +471,7 @@ def plan_import(payments: PaymentsFile, *, using: str = "default") -> Plan:
         new_payments=new_rows,
         flip_to_reversed=flip_to_reversed,
         flip_to_reversal=flip_to_reversal,
-        allocations=allocations,
         loan_updates=loan_updates,
-        stored_ids=stored_reversals.filter(pl.col("state") == PaymentState.WAITING).select("txn_id", "id"),
         duplicates=duplicates,
         waiting=reversals_waiting.height,
         warnings=warnings,
@@ -482,31 +486,21 @@ COMPONENT_FIGURE = {
 
 
 def _allocate(operations: pl.DataFrame, loans: pl.DataFrame, *, using: str) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The waterfall for every loan at once. Returns allocation rows and the loans' new figures."""
+    """The waterfall for every loan at once. Returns each operation's allocation (txn_id and fen per component,
+    as in ALLOCATED) and the loans' new figures."""
     order = waterfall_order()
     touched = operations.select("loan_pk").unique()
     if touched.height == 0:
-        return (
-            pl.DataFrame(schema={"txn_id": pl.String, "loan_pk": pl.Int64, "component": pl.String, "amount": pl.Int64}),
-            pl.DataFrame(),
-        )
-    applied = bulk.read_frame(
-        f"SELECT p.loan_id, a.component, SUM({intake._fen_sql('a.amount')}) FROM {_table(Allocation)} a "
-        f"JOIN {_table(Payment)} p ON p.id = a.payment_id "
+        return pl.DataFrame(schema={"txn_id": pl.String, **dict.fromkeys(ALLOCATED, pl.Int64)}), pl.DataFrame()
+    components = [*order, waterfall.EXCESS]
+    applied_sums = ", ".join(f"SUM({intake._fen_sql('p.' + ALLOCATED[name])})" for name in components)
+    applied_wide = bulk.read_frame(
+        f"SELECT p.loan_id, {applied_sums} FROM {_table(Payment)} p "
         f"JOIN {_table(Loan)} l ON l.id = p.loan_id JOIN {STAGED_KEYS} s ON s.key = l.loan_id "
-        f"GROUP BY p.loan_id, a.component",
-        {"loan_pk": pl.Int64, "component": pl.String, "applied": pl.Int64},
+        f"GROUP BY p.loan_id",
+        {"loan_pk": pl.Int64, **{name: pl.Int64 for name in components}},
         using=using,
     )
-    components = [*order, waterfall.EXCESS]
-    applied_wide = (
-        applied.pivot(on="component", index="loan_pk", values="applied")
-        if applied.height
-        else pl.DataFrame(schema={"loan_pk": pl.Int64})
-    )
-    for name in components:
-        if name not in applied_wide.columns:
-            applied_wide = applied_wide.with_columns(pl.lit(0, dtype=pl.Int64).alias(name))
     state = (
         touched.join(loans, on="loan_pk", how="left")
         .join(applied_wide.select("loan_pk", *[pl.col(name).alias(f"applied_{name}") for name in components]),
@@ -540,13 +534,14 @@ def _allocate(operations: pl.DataFrame, loans: pl.DataFrame, *, using: str) -> t
             return pl.max_horizontal(pl.col(value), low) - low
         return pl.min_horizontal(pl.max_horizontal(pl.col(value), low), pl.col(f"upper_{name}")) - low
 
-    parts = [
-        steps.select(
-            "txn_id", "loan_pk", pl.lit(name).alias("component"), (clip("s_after", name) - clip("s_before", name)).alias("amount")
-        )
-        for name in components
-    ]
-    allocations = pl.concat(parts).filter(pl.col("amount") != 0)
+    allocations = steps.select(
+        "txn_id",
+        *[
+            (clip("s_after", name) - clip("s_before", name)).alias(name) if name in components
+            else pl.lit(0, dtype=pl.Int64).alias(name)
+            for name in ALLOCATED
+        ],
+    )
     final = steps.group_by("loan_pk").agg(
         pl.col("s_after").last().alias("s_final"), *[pl.col(name).first() for name in bounds]
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -48,8 +50,30 @@ class PaymentImport(models.Model):
         return (self.finished_at - self.started_at).total_seconds()
 
 
+class AllocationComponent(models.TextChoices):
+    """What a payment (or, negative, a reversal) can go to, in the names the waterfall uses."""
+
+    PENALTY = "penalty", _("Penalty interest")
+    INTEREST = "interest", _("Overdue interest")
+    PRINCIPAL = "principal", _("Overdue principal")
+    OUTSTANDING = "outstanding", _("Principal not yet due")
+    EXCESS = "excess", _("Overpayment held")
+
+
+# The payment's column holding what went to each component.
+ALLOCATED = {component.value: f"allocated_{component.value}" for component in AllocationComponent}
+
+
+def _allocated(component: AllocationComponent) -> models.DecimalField:
+    return models.DecimalField(component.label, default=Decimal("0.00"), **MONEY)
+
+
 class Payment(models.Model):
-    """A transaction of the bank on one loan. Reversals are rows too, negative, naming what they reverse."""
+    """A transaction of the bank on one loan. Reversals are rows too, negative, naming what they reverse.
+
+    The ``allocated_*`` columns say how the waterfall shared the amount among the loan's debts; they add up to
+    the amount, except for a reversal still waiting for its payment, which has allocated nothing yet.
+    """
 
     txn_id = models.CharField(_("transaction"), max_length=64)
     loan = models.ForeignKey(Loan, verbose_name=_("loan"), on_delete=models.PROTECT, related_name="payments")
@@ -62,6 +86,11 @@ class Payment(models.Model):
     channel = models.CharField(_("channel"), max_length=32)
     reversal_of = models.CharField(_("reverses"), max_length=64, blank=True)
     state = models.CharField(_("state"), max_length=10, choices=PaymentState.choices)
+    allocated_penalty = _allocated(AllocationComponent.PENALTY)
+    allocated_interest = _allocated(AllocationComponent.INTEREST)
+    allocated_principal = _allocated(AllocationComponent.PRINCIPAL)
+    allocated_outstanding = _allocated(AllocationComponent.OUTSTANDING)
+    allocated_excess = _allocated(AllocationComponent.EXCESS)
     payment_import = models.ForeignKey(PaymentImport, on_delete=models.PROTECT, related_name="payments")
 
     class Meta:
@@ -87,26 +116,12 @@ class Payment(models.Model):
     def is_reversal(self) -> bool:
         return bool(self.reversal_of)
 
-
-class AllocationComponent(models.TextChoices):
-    PENALTY = "penalty", _("Penalty interest")
-    INTEREST = "interest", _("Overdue interest")
-    PRINCIPAL = "principal", _("Overdue principal")
-    OUTSTANDING = "outstanding", _("Principal not yet due")
-    EXCESS = "excess", _("Overpayment held")
-
-
-class Allocation(models.Model):
-    """The part of one payment (or, negative, of one reversal) that went to one of a loan's debts (the
-    payment's loan)."""
-
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations", db_index=False)
-    component = models.CharField(_("paid towards"), max_length=12, choices=AllocationComponent.choices)
-    amount = models.DecimalField(_("amount"), **MONEY)
-
-    class Meta:
-        verbose_name = _("allocation")
-        verbose_name_plural = _("allocations")
-        constraints = [
-            models.UniqueConstraint(fields=["payment", "component"], name="one_allocation_per_component"),
+    @property
+    def allocations(self) -> list[tuple[AllocationComponent, Decimal]]:
+        """(what it went to, how much) for each debt the payment or reversal moved, in waterfall order of
+        components; `.label` names a component for people."""
+        return [
+            (component, getattr(self, ALLOCATED[component.value]))
+            for component in AllocationComponent
+            if getattr(self, ALLOCATED[component.value])
         ]

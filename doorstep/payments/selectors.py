@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Sum
 
 from doorstep.core.money import ZERO, money
-from doorstep.payments.models import Allocation, Payment, PaymentImport, PaymentState
+from doorstep.payments.models import Payment, PaymentImport, PaymentState
 from doorstep.portfolio.models import Case
 
 
@@ -30,13 +30,9 @@ def standing_paid(*, case_id: int, start: dt.datetime, end: dt.datetime | None) 
     return money(payments.aggregate(total=Sum("amount"))["total"] or ZERO)
 
 
-def payment_allocations(*, payment: Payment) -> QuerySet[Allocation]:
-    return Allocation.objects.filter(payment=payment).order_by("id")
-
-
 def payment_import_list(*, limit: int = 50) -> list[PaymentImport]:
     return list(PaymentImport.objects.order_by("-started_at", "-id")[:limit])
 
 
 def case_payments(*, case: Case, limit: int = 100) -> list[Payment]:
-    return list(Payment.objects.filter(case=case).prefetch_related("allocations").order_by("-paid_at", "-id")[:limit])
+    return list(Payment.objects.filter(case=case).order_by("-paid_at", "-id")[:limit])

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from django.db import transaction
+from django.db import connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -18,7 +18,7 @@ from doorstep.core import bulk
 from doorstep.core.audit import Actor, actor_fields, audit_record
 from doorstep.payments import importer
 from doorstep.payments.importer import PaymentsFile, PaymentsRejected, RowError
-from doorstep.payments.models import Allocation, Payment, PaymentImport
+from doorstep.payments.models import ALLOCATED, Payment, PaymentImport
 from doorstep.portfolio import intake
 from doorstep.portfolio.intake import CURABLE_STATUSES
 from doorstep.portfolio.models import Case, CaseStatus, CaseStatusChange, Loan
@@ -28,6 +28,7 @@ __all__ = ["PaymentsRejected", "RowError", "payments_import", "payments_import_r
 
 ProgressCallback = Callable[[str, int, int], None]
 MONEY = ("penalty_interest", "overdue_interest", "overdue_principal", "outstanding_principal")
+OVERDUE = ("penalty_interest", "overdue_interest", "overdue_principal")
 # From this many new payments on, a load into tables no bigger than it builds indexes and keys once at the end.
 BULK_LOAD_ROWS = 100_000
 
@@ -132,7 +133,7 @@ def _import(
 
 
 def _write(plan: importer.Plan, record: PaymentImport, *, using: str) -> None:
-    tables = [Payment._meta.db_table, Allocation._meta.db_table]
+    tables = [Payment._meta.db_table]
     large = _large_load(plan.new_payments.height, using=using)
     if large:
         # Keys cannot be dropped while checks this transaction deferred are still pending (the import record's).
@@ -145,6 +146,7 @@ def _write(plan: importer.Plan, record: PaymentImport, *, using: str) -> None:
 
 def _write_rows(plan: importer.Plan, record: PaymentImport, *, using: str) -> None:
     table = Payment._meta.db_table
+    allocated = [intake.fen_text(pl.col(component)).alias(column) for component, column in ALLOCATED.items()]
     rows = plan.new_payments.select(
         "txn_id",
         pl.col("loan_pk").alias("loan_id"),
@@ -155,15 +157,10 @@ def _write_rows(plan: importer.Plan, record: PaymentImport, *, using: str) -> No
         "channel",
         "reversal_of",
         "state",
+        *allocated,
         pl.lit(record.pk, dtype=pl.Int64).alias("payment_import_id"),
     )
     bulk.bulk_insert(table=table, frame=rows, using=using)
-    ids = bulk.read_frame(
-        f"SELECT id, txn_id FROM {table} WHERE payment_import_id = {int(record.pk)}",
-        {"payment_id": pl.Int64, "txn_id": pl.String},
-        using=using,
-    )
-    ids = pl.concat([ids, plan.stored_ids.select(pl.col("id").alias("payment_id"), "txn_id")])
     if plan.flip_to_reversed.len():
         bulk.bulk_update(
             table=table,
@@ -171,50 +168,29 @@ def _write_rows(plan: importer.Plan, record: PaymentImport, *, using: str) -> No
             frame=pl.DataFrame({"id": plan.flip_to_reversed, "state": ["reversed"] * plan.flip_to_reversed.len()}),
             using=using,
         )
-    if plan.flip_to_reversal.len():
+    if plan.flip_to_reversal.height:
         bulk.bulk_update(
             table=table,
             key="id",
-            frame=pl.DataFrame({"id": plan.flip_to_reversal, "state": ["reversal"] * plan.flip_to_reversal.len()}),
+            frame=plan.flip_to_reversal.select("id", pl.lit("reversal").alias("state"), *allocated),
             using=using,
         )
-    allocations = plan.allocations.join(ids, on="txn_id", how="left")
-    if allocations["payment_id"].null_count():
-        raise RuntimeError("an allocation lost its payment")
-    bulk.bulk_insert(
-        table=Allocation._meta.db_table,
-        frame=allocations.select(
-            "payment_id",
-            "component",
-            intake.fen_text(pl.col("amount")).alias("amount"),
-        ),
-        using=using,
-    )
     if plan.loan_updates.height:
         # A loan with nothing left overdue is no longer overdue; the next snapshot confirms or corrects it.
         overdue = pl.col("penalty_interest") + pl.col("overdue_interest") + pl.col("overdue_principal")
         loans = plan.loan_updates
         paid_up = overdue == 0
-        _update_by_id(
-            Loan._meta.db_table,
-            loans.select(
-                "id",
-                *[intake.fen_text(pl.col(name)).alias(name) for name in MONEY],
-                (~paid_up & (pl.col("was_overdue") == 1)).alias("is_overdue"),
-                pl.when(paid_up).then(pl.lit(0, dtype=pl.Int32)).otherwise(pl.col("days_past_due")).alias("days_past_due"),
-                pl.when(paid_up).then(pl.lit("")).otherwise(pl.col("bucket")).alias("bucket"),
-                pl.lit(timezone.now()).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("updated_at"),
-            ),
-            using=using,
+        figures = loans.select(
+            "id",
+            *[intake.fen_text(pl.col(name)).alias(name) for name in MONEY],
+            (~paid_up & (pl.col("was_overdue") == 1)).alias("is_overdue"),
+            pl.when(paid_up).then(pl.lit(0, dtype=pl.Int32)).otherwise(pl.col("days_past_due")).alias("days_past_due"),
+            pl.when(paid_up).then(pl.lit("")).otherwise(pl.col("bucket")).alias("bucket"),
+            pl.lit(timezone.now()).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("updated_at"),
         )
-
-
-def _update_by_id(table: str, frame: pl.DataFrame, *, using: str) -> None:
-    """`bulk_update` by id. When a large share of the table changes, its indexes are built again once at
-    the end rather than updated row by row."""
-    large = frame.height >= max(BULK_LOAD_ROWS, bulk.table_rows(table, using=using) // 4)
-    with bulk.indexes_rebuilt_after(table, when=large, using=using):
-        bulk.bulk_update(table=table, key="id", frame=frame, using=using)
+        # No loan index covers these columns and the table leaves half of each page free (portfolio 0005):
+        # the new row versions stay on their pages (heap-only) and touch no index, however many loans change.
+        bulk.bulk_update(table=Loan._meta.db_table, key="id", frame=figures, using=using)
 
 
 def _large_load(new_rows: int, *, using: str) -> bool:
@@ -226,72 +202,74 @@ def _large_load(new_rows: int, *, using: str) -> bool:
 
 
 def _refresh_cases(case_ids: list[int], *, actor: Actor, using: str) -> list[int]:
-    """The cases' figures again from their loans; an active case with nothing left overdue is cured."""
+    """The cases' figures again from their loans; an active case with nothing left overdue is cured, with the
+    status change and history row `case_transition` makes, for any number of cases at once. The figures are
+    summed and written inside the database, each case row once."""
     if not case_ids:
         return []
-    staging = "payments_staged_cases"
-    bulk.execute(f"DROP TABLE IF EXISTS {staging}", using=using)
+    staging, sums = "payments_staged_cases", "payments_case_sums"
+    for table in (staging, sums):
+        bulk.execute(f"DROP TABLE IF EXISTS {table}", using=using)
     bulk.execute(f"CREATE TEMPORARY TABLE {staging} (case_id bigint PRIMARY KEY)", using=using)
     bulk.bulk_insert(table=staging, frame=pl.DataFrame({"case_id": case_ids}, schema={"case_id": pl.Int64}), using=using)
-    loan_table = Loan._meta.db_table
-    sums = ", ".join(f"SUM({intake._fen_sql('l.' + name)})" for name in MONEY)
-    figures = bulk.read_frame(
-        f"SELECT l.case_id, {sums}, MAX(CASE WHEN l.is_overdue THEN l.days_past_due ELSE 0 END) "
+    loan_table, case_table = Loan._meta.db_table, Case._meta.db_table
+    overdue = " + ".join(f"l.{name}" for name in OVERDUE)
+    # In fen, so that sums are exact on both databases.
+    bulk.execute(
+        f"CREATE TEMPORARY TABLE {sums} AS SELECT l.case_id AS case_id, "
+        + ", ".join(f"SUM({intake._fen_sql('l.' + name)}) AS {name}" for name in MONEY)
+        + f", SUM({intake._fen_sql(f'({overdue})')}) AS overdue_total "
         f"FROM {loan_table} l JOIN {staging} s ON s.case_id = l.case_id GROUP BY l.case_id",
-        {"id": pl.Int64, **dict.fromkeys(MONEY, pl.Int64), "days_past_due": pl.Int32},
-        using=using,
-    ).with_columns(
-        (pl.col("penalty_interest") + pl.col("overdue_interest") + pl.col("overdue_principal")).alias("overdue_total")
-    )
-    _update_by_id(
-        Case._meta.db_table,
-        figures.select(
-            "id",
-            *[intake.fen_text(pl.col(name)).alias(name) for name in (*MONEY, "overdue_total")],
-            pl.lit(timezone.now()).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("updated_at"),
-        ),
         using=using,
     )
-    cured = _cure(staging, actor=actor, using=using)
-    _cancel_visits(cured, actor=actor)
-    return cured
-
-
-def _cure(staging: str, *, actor: Actor, using: str) -> list[int]:
-    """Cure, in bulk, every active case among `staging` with nothing left overdue: the same status change and
-    history row `case_transition` makes, for any number of cases at once (as the snapshot import does)."""
     curable = ", ".join(f"'{status}'" for status in CURABLE_STATUSES)
-    table = Case._meta.db_table
     paid_up = bulk.read_frame(
-        f"SELECT c.id, c.status FROM {table} c JOIN {staging} s ON s.case_id = c.id "
-        f"WHERE c.status IN ({curable}) AND c.overdue_total = 0",
+        f"SELECT c.id, c.status FROM {case_table} c JOIN {sums} t ON t.case_id = c.id "
+        f"WHERE t.overdue_total = 0 AND c.status IN ({curable})",
         {"case_id": pl.Int64, "from_status": pl.String},
         using=using,
     )
-    if paid_up.height == 0:
-        return []
-    now = timezone.now()
-    today = timezone.localdate()
-    quoted_today = f"'{today.isoformat()}'"
-    bulk.execute(
-        f"UPDATE {table} SET status = '{CaseStatus.CURED.value}', days_past_due = 0, bucket = '', "
-        f"closed_on = CASE WHEN opened_on > {quoted_today} THEN opened_on ELSE {quoted_today} END "
-        f"WHERE id IN (SELECT case_id FROM {staging}) AND status IN ({curable}) AND overdue_total = 0",
-        using=using,
-    )
-    who = actor_fields(actor)
-    changes = paid_up.select(
-        "case_id",
-        "from_status",
-        pl.lit(CaseStatus.CURED.value).alias("to_status"),
-        pl.lit(now).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("at"),
-        pl.lit(today).alias("business_date"),
-        pl.lit(who["actor"].pk if who["actor"] is not None else None, dtype=pl.Int64).alias("actor_id"),
-        pl.lit(who["actor_label"]).alias("actor_label"),
-        pl.lit(str(_("Every overdue amount has been paid."))).alias("reason"),
-    )
-    bulk.bulk_insert(table=CaseStatusChange._meta.db_table, frame=changes, using=using)
-    return sorted(paid_up["case_id"].to_list())
+    today = f"'{timezone.localdate().isoformat()}'"
+    cured = f"(t.overdue_total = 0 AND status IN ({curable}))"
+    assignments = [
+        *(f"{name} = t.{name} / 100.0" for name in (*MONEY, "overdue_total")),
+        "updated_at = %s",
+        f"status = CASE WHEN {cured} THEN '{CaseStatus.CURED.value}' ELSE status END",
+        f"days_past_due = CASE WHEN {cured} THEN 0 ELSE days_past_due END",
+        f"bucket = CASE WHEN {cured} THEN '' ELSE bucket END",
+        f"closed_on = CASE WHEN {cured} THEN (CASE WHEN opened_on > {today} THEN opened_on ELSE {today} END) "
+        "ELSE closed_on END",
+    ]
+    # The overdue amount is indexed (the case list sorts by it), so every changed case would cost an entry in
+    # each index. When most cases change, the indexes that read the figures come off and are built again
+    # once at the end; the others stay, and a case not cured then keeps them as they were: its update is
+    # heap-only (portfolio 0005 leaves room in the pages).
+    large = len(case_ids) >= max(BULK_LOAD_ROWS, bulk.table_rows(case_table, using=using) // 4)
+    figures = (*MONEY, "overdue_total", "updated_at")
+    with (
+        bulk.indexes_rebuilt_after(case_table, columns=figures, when=large, using=using),
+        connections[using].cursor() as cursor,
+    ):
+        cursor.execute(
+            f"UPDATE {case_table} SET {', '.join(assignments)} FROM {sums} t WHERE {case_table}.id = t.case_id",
+            [timezone.now()],
+        )
+    if paid_up.height:
+        who = actor_fields(actor)
+        history = paid_up.select(
+            "case_id",
+            "from_status",
+            pl.lit(CaseStatus.CURED.value).alias("to_status"),
+            pl.lit(timezone.now()).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("at"),
+            pl.lit(timezone.localdate()).alias("business_date"),
+            pl.lit(who["actor"].pk if who["actor"] is not None else None, dtype=pl.Int64).alias("actor_id"),
+            pl.lit(who["actor_label"]).alias("actor_label"),
+            pl.lit(str(_("Every overdue amount has been paid."))).alias("reason"),
+        )
+        bulk.bulk_insert(table=CaseStatusChange._meta.db_table, frame=history, using=using)
+    cured_ids = sorted(paid_up["case_id"].to_list())
+    _cancel_visits(cured_ids, actor=actor)
+    return cured_ids
 
 
 def _cancel_visits(case_ids: list[int], *, actor: Actor) -> None:
