@@ -177,9 +177,8 @@ def _write_rows(plan: importer.Plan, record: PaymentImport, *, using: str) -> No
         )
     if plan.loan_updates.height:
         # A loan with nothing left overdue is no longer overdue; the next snapshot confirms or corrects it.
-        overdue = pl.col("penalty_interest") + pl.col("overdue_interest") + pl.col("overdue_principal")
         loans = plan.loan_updates
-        paid_up = overdue == 0
+        paid_up = pl.sum_horizontal(OVERDUE) == 0
         figures = loans.select(
             "id",
             *[intake.fen_text(pl.col(name)).alias(name) for name in MONEY],
@@ -229,7 +228,8 @@ def _refresh_cases(case_ids: list[int], *, actor: Actor, using: str) -> list[int
         {"case_id": pl.Int64, "from_status": pl.String},
         using=using,
     )
-    today = f"'{timezone.localdate().isoformat()}'"
+    now, today = timezone.now(), timezone.localdate()
+    quoted_today = f"'{today.isoformat()}'"
     cured = f"(t.overdue_total = 0 AND status IN ({curable}))"
     assignments = [
         *(f"{name} = t.{name} / 100.0" for name in (*MONEY, "overdue_total")),
@@ -237,7 +237,8 @@ def _refresh_cases(case_ids: list[int], *, actor: Actor, using: str) -> list[int
         f"status = CASE WHEN {cured} THEN '{CaseStatus.CURED.value}' ELSE status END",
         f"days_past_due = CASE WHEN {cured} THEN 0 ELSE days_past_due END",
         f"bucket = CASE WHEN {cured} THEN '' ELSE bucket END",
-        f"closed_on = CASE WHEN {cured} THEN (CASE WHEN opened_on > {today} THEN opened_on ELSE {today} END) "
+        f"closed_on = CASE WHEN {cured} THEN (CASE WHEN opened_on > {quoted_today} THEN opened_on "
+        f"ELSE {quoted_today} END) "
         "ELSE closed_on END",
     ]
     # The overdue amount is indexed (the case list sorts by it), so every changed case would cost an entry in
@@ -252,7 +253,7 @@ def _refresh_cases(case_ids: list[int], *, actor: Actor, using: str) -> list[int
     ):
         cursor.execute(
             f"UPDATE {case_table} SET {', '.join(assignments)} FROM {sums} t WHERE {case_table}.id = t.case_id",
-            [timezone.now()],
+            [now],
         )
     if paid_up.height:
         who = actor_fields(actor)
@@ -260,8 +261,8 @@ def _refresh_cases(case_ids: list[int], *, actor: Actor, using: str) -> list[int
             "case_id",
             "from_status",
             pl.lit(CaseStatus.CURED.value).alias("to_status"),
-            pl.lit(timezone.now()).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("at"),
-            pl.lit(timezone.localdate()).alias("business_date"),
+            pl.lit(now).dt.replace_time_zone(None).dt.replace_time_zone("UTC").alias("at"),
+            pl.lit(today).alias("business_date"),
             pl.lit(who["actor"].pk if who["actor"] is not None else None, dtype=pl.Int64).alias("actor_id"),
             pl.lit(who["actor_label"]).alias("actor_label"),
             pl.lit(str(_("Every overdue amount has been paid."))).alias("reason"),
