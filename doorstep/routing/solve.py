@@ -395,7 +395,7 @@ def _run(
     ]
     results = [_search(model.data, deadline, seed, max_iterations, no_improvement, initial)]
     results += [future.result() for future in others]
-    # The first of equals wins, so one worker's answer never depends on how many ran.
+    # Among equal costs this process's plan is kept: more searches never swap a plan for one just as good.
     return min(results, key=lambda result: result[0])[1]
 
 
