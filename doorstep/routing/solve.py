@@ -26,6 +26,7 @@ from pyvrp import (
     Client,
     ClientGroup,
     Location,
+    PenaltyParams,
     ProblemData,
     Route,
     Solution,
@@ -293,14 +294,24 @@ OPTIONAL_OPERATORS = frozenset({
 GROUP_OPERATORS = frozenset({pyvrp_search.ReplaceGroup, pyvrp_search.RelocateAlternative})
 
 
+# How many candidate solutions pass between two adjustments of the penalties for late arrival and overload
+# (PyVRP's default is 500). A search of a few seconds tries only some thousands of candidates on a day of
+# 100 visits, so with 500 the penalties would move a handful of times; with 100 they settle within the
+# first second. On Solomon's R and RC instances, 5 s, two seeds: mean gap +0.14% against +0.21% (bench/).
+PENALTY_UPDATE_EVERY = 100
+
+
 def _params(data: ProblemData) -> SolveParams:
-    """PyVRP's search with only the moves this problem can use."""
+    """PyVRP's search with only the moves this problem can use, and penalties that adapt within seconds."""
     unused = set(SHIPMENT_OPERATORS)
     if all(client.required for client in data.clients()):
         unused |= OPTIONAL_OPERATORS
     if data.num_groups == 0:
         unused |= GROUP_OPERATORS
-    return SolveParams(operators=[operator for operator in pyvrp_search.OPERATORS if operator not in unused])
+    return SolveParams(
+        penalty=PenaltyParams(solutions_between_updates=PENALTY_UPDATE_EVERY),
+        operators=[operator for operator in pyvrp_search.OPERATORS if operator not in unused],
+    )
 
 
 def _stopping(seconds: float, max_iterations: int | None, no_improvement: int | None) -> StoppingCriterion:

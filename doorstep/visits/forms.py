@@ -42,8 +42,10 @@ class ReassignForm(forms.Form):
 
 
 class CaseReassignForm(forms.Form):
-    collector = forms.ModelChoiceField(label=_("Collector"), queryset=Collector.objects.none(),
-                                       empty_label=_("Choose a collector"))
+    collector = forms.ModelChoiceField(
+        label=_("Collector"), queryset=Collector.objects.none(), empty_label=_("Choose a collector"),
+        help_text=_("Only collectors whose certificates are valid today are listed; they must also work the "
+                    "borrower's territory."))
     reason = forms.CharField(**REASON)  # type: ignore[arg-type]
 
     def __init__(self, *args: object, collectors: object, **kwargs: object) -> None:

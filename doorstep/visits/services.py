@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from doorstep.collectors.models import Collector, Team, Territory
+from doorstep.collectors.models import CertificateKind, Collector, Team, Territory
 from doorstep.core.audit import Actor, actor_fields, audit_record
 from doorstep.core.money import to_fen
 from doorstep.core.roles import Role, has_role
@@ -198,15 +198,18 @@ def horizon(day: dt.date, days: int) -> list[dt.date]:
     return [day + dt.timedelta(days=offset) for offset in range(days)]
 
 
+def _territories_at(lat: Any, lon: Any, territories: list[Territory]) -> frozenset[int]:
+    """The territories that contain a borrower's address (none when it has no position)."""
+    if lat is None or lon is None:
+        return frozenset()
+    return frozenset(t.pk for t in territories if t.contains(float(lat), float(lon)))
+
+
 def _case_territories(rows: list[dict[str, Any]], territories: list[Territory]) -> dict[int, frozenset[int]]:
-    found: dict[int, frozenset[int]] = {}
-    for row in rows:
-        lat, lon = row["case__borrower__latitude"], row["case__borrower__longitude"]
-        if lat is None or lon is None:
-            found[row["case_id"]] = frozenset()
-            continue
-        found[row["case_id"]] = frozenset(t.pk for t in territories if t.contains(float(lat), float(lon)))
-    return found
+    return {
+        row["case_id"]: _territories_at(row["case__borrower__latitude"], row["case__borrower__longitude"], territories)
+        for row in rows
+    }
 
 
 REASON_TEXT: dict[str, str] = {
@@ -854,23 +857,45 @@ def visit_reassign(*, actor: Actor, visit_id: int, crew_id: int, reason: str) ->
     return visit
 
 
+def _check_field_collector(collector: Collector, case: Case) -> None:
+    """A field case goes only to a collector who may go to the door today and works the borrower's area."""
+    from doorstep.collectors.selectors import missing_certificates
+    from doorstep.compliance.services import default_jurisdiction
+
+    lacking = missing_certificates(on=timezone.localdate(), jurisdiction=default_jurisdiction(),
+                                   collector_ids={collector.pk}).get(collector.pk)
+    if lacking is None:
+        raise ValidationError(_("%(collector)s is not active and cannot take cases.") % {"collector": collector})
+    if lacking:
+        raise ValidationError(_("%(collector)s lacks a valid certificate: %(kinds)s.") % {
+            "collector": collector, "kinds": ", ".join(sorted(str(CertificateKind(kind).label) for kind in lacking))})
+    containing = _territories_at(case.borrower.latitude, case.borrower.longitude, list(Territory.objects.all()))
+    worked = set(collector.territories.values_list("pk", flat=True)) or set(
+        collector.team.territories.values_list("pk", flat=True))
+    if worked and containing and not worked & containing:
+        raise ValidationError(_("%(collector)s does not work the borrower's territory.") % {"collector": collector})
+
+
 def case_reassign(*, actor: Actor, case_id: int, collector_id: int, reason: str) -> int:
-    """Give a case to another collector (their crew takes its scheduled visits). Returns visits moved."""
+    """Give a case to another collector (their crew takes its scheduled visits), all or nothing. The
+    collector must be field-ready today and work the borrower's territory. Returns visits moved."""
     from doorstep.collectors.services import case_assign
 
     reason = _clean_reason(reason)
-    collector = Collector.objects.select_related("team").get(pk=collector_id)
-    case = Case.objects.get(pk=case_id)
+    collector = Collector.objects.select_related("team", "user").get(pk=collector_id)
+    case = Case.objects.select_related("borrower").get(pk=case_id)
     _require_planner(actor, {collector.team_id})
-    case_assign(actor=actor, case=case, team=collector.team, collector=collector, reason=reason)
-    crew = selectors.crew_of(collector.pk)
-    moved = 0
-    if crew is not None:
-        for visit in Visit.objects.filter(case_id=case_id, status=VisitStatus.SCHEDULED).exclude(
-            collector_id=crew.lead_id
-        ):
-            visit_reassign(actor=actor, visit_id=visit.pk, crew_id=crew.pk, reason=reason)
-            moved += 1
+    _check_field_collector(collector, case)
+    with transaction.atomic():
+        case_assign(actor=actor, case=case, team=collector.team, collector=collector, reason=reason)
+        crew = selectors.crew_of(collector.pk)
+        moved = 0
+        if crew is not None:
+            for visit in Visit.objects.filter(case_id=case_id, status=VisitStatus.SCHEDULED).exclude(
+                collector_id=crew.lead_id
+            ):
+                visit_reassign(actor=actor, visit_id=visit.pk, crew_id=crew.pk, reason=reason)
+                moved += 1
     return moved
 
 

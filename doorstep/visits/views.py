@@ -144,7 +144,9 @@ def team_allocate(request: HttpRequest, team_id: int, day: str) -> HttpResponse:
 
 
 def _team_collectors(request: HttpRequest, visit: Visit) -> Any:
-    return (Collector.objects.filter(team__in=selectors.planner_teams(request.user), is_active=True)
+    """Who may take the visit's case: the planner's field-ready collectors, other than its collector now."""
+    return (Collector.objects.filter(team__in=selectors.planner_teams(request.user),
+                                     pk__in=services.field_ready_ids(on=timezone.localdate()))
             .exclude(pk=visit.collector_id).select_related("user").order_by("badge_number"))
 
 

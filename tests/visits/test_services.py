@@ -200,6 +200,43 @@ def test_reassigning_a_visit_to_another_crew(field: FieldTeam, committed) -> Non
     assert (moved.collector_id, moved.partner_id) == (pair[0].pk, pair[1].pk)
 
 
+def test_a_case_goes_only_to_a_field_ready_collector_of_its_territory(field: FieldTeam, committed) -> None:
+    from decimal import Decimal
+
+    cast = field.cast
+    visit = schedule_week(field, committed)[0]
+    before = CaseAssignment.objects.get(case_id=visit.case_id, ended_at__isnull=True)
+    newcomer = factories.make_collector(factories.make_user("newcomer"), cast.team, "CD0031")
+    with pytest.raises(ValidationError, match="lacks a valid certificate: Annual refresher, Pre-job training"):
+        committed(services.case_reassign, actor=cast.supervisor, case_id=visit.case_id, collector_id=newcomer.pk,
+                  reason="借款人要求更换")
+    certify(newcomer)
+    far = factories.make_territory()
+    far.centre_latitude, far.centre_longitude, far.radius_km = Decimal("39.9"), Decimal("116.4"), Decimal("10")
+    far.save()
+    newcomer.territories.add(far)
+    with pytest.raises(ValidationError, match="does not work the borrower's territory"):
+        committed(services.case_reassign, actor=cast.supervisor, case_id=visit.case_id, collector_id=newcomer.pk,
+                  reason="借款人要求更换")
+    assert CaseAssignment.objects.get(case_id=visit.case_id, ended_at__isnull=True) == before
+    assert not AuditEvent.objects.filter(action="collectors.case.reassigned", object_id=str(visit.case_id)).exists()
+
+
+def test_a_case_whose_visits_cannot_follow_stays_where_it_was(field: FieldTeam, committed) -> None:
+    cast = field.cast
+    visit = schedule_week(field, committed)[0]
+    before = CaseAssignment.objects.get(case_id=visit.case_id, ended_at__isnull=True)
+    lead = factories.make_collector(factories.make_user("crew-lead"), cast.team, "CD0032")
+    partner = factories.make_collector(factories.make_user("crew-partner"), cast.team, "CD0033")
+    certify(lead)  # the partner holds no certificate, so the gate refuses the crew at the door
+    Crew.objects.create(team=cast.team, lead=lead, partner=partner)
+    with pytest.raises(ValidationError, match="does not allow this crew"):
+        committed(services.case_reassign, actor=cast.supervisor, case_id=visit.case_id, collector_id=lead.pk,
+                  reason="借款人要求更换")
+    assert CaseAssignment.objects.get(case_id=visit.case_id, ended_at__isnull=True) == before
+    assert Visit.objects.get(pk=visit.pk).collector_id == visit.collector_id
+
+
 def test_badge_check_answers_the_same_shape_for_unknown_badges(field: FieldTeam, committed) -> None:
     visit = schedule_week(field, committed)[0]
     during = visit.window_start + dt.timedelta(minutes=30)

@@ -119,3 +119,15 @@ def test_the_lead_gives_a_case_to_another_collector_with_a_reason(client: Client
     assert response.status_code == 302
     current = CaseAssignment.objects.get(case=field.cast.own_case, ended_at__isnull=True)
     assert current.collector == field.cast.other_collector and current.reason == "借款人要求更换"
+
+
+def test_the_case_goes_only_to_a_collector_certified_today(client: Client, field: FieldTeam, committed) -> None:
+    planned(field, committed)
+    visit = Visit.objects.get(case=field.cast.own_case)
+    newcomer = factories.make_collector(factories.make_user("newcomer"), field.cast.team, "CD0041")
+    c = logged_in(client, field.cast.supervisor)
+    offered = c.get(reverse("visits:visit_detail", args=[visit.pk])).context["case_form"].fields["collector"].queryset
+    assert field.cast.other_collector in offered and newcomer not in offered
+    response = c.post(reverse("visits:case_reassign", args=[visit.pk]),
+                      {"case-collector": newcomer.pk, "case-reason": "借款人要求更换"})
+    assert response.status_code == 400
