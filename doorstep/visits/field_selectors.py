@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -19,8 +18,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.functional import Promise
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
@@ -35,6 +33,8 @@ from doorstep.visits.models import (
     VisitAttachment,
     VisitStatus,
 )
+from doorstep.visits.route_svg import RoutePoint
+from doorstep.visits.route_svg import route_svg as draw_route
 
 PREVIOUS_VISITS_SHOWN = 5
 HASH_BLOCK = 1 << 20
@@ -163,67 +163,17 @@ def next_planned_day(*, user: AbstractBaseUser | AnonymousUser, after: dt.date) 
 
 # ---------------------------------------------------------------- the route picture
 
-SVG_WIDTH, SVG_HEIGHT, SVG_PAD = 360, 240, 22
-STOP_COLOURS = {
-    VisitStatus.SCHEDULED: "#0b6e4f",
-    VisitStatus.CHECKED_IN: "#9a3f07",
-    VisitStatus.COMPLETED: "#566074",
-    VisitStatus.CANCELLED: "#b42318",
-    VisitStatus.MISSED: "#b42318",
-}
-
-
-def _project(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Latitude/longitude to picture coordinates, north up, same scale both ways (equirectangular)."""
-    lats = [lat for lat, _ in points]
-    mid = math.radians((min(lats) + max(lats)) / 2)
-    xs = [lon * math.cos(mid) for _, lon in points]
-    ys = lats
-    span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-6)
-    scale = min((SVG_WIDTH - 2 * SVG_PAD), (SVG_HEIGHT - 2 * SVG_PAD)) / span
-    off_x = (SVG_WIDTH - (max(xs) - min(xs)) * scale) / 2
-    off_y = (SVG_HEIGHT - (max(ys) - min(ys)) * scale) / 2
-    return [(off_x + (x - min(xs)) * scale, SVG_HEIGHT - off_y - (y - min(ys)) * scale) for x, y in zip(xs, ys, strict=True)]
-
 
 def route_svg(route: TodayRoute) -> SafeString:
-    """The day's route as a picture: the start, then each stop numbered in order, joined by lines."""
-    located = [stop for stop in route.stops if stop.latitude is not None and stop.longitude is not None]
-    if not located:
-        return mark_safe("")
-    points = ([route.start] if route.start else []) + [(stop.latitude, stop.longitude) for stop in located]
-    projected = _project(points)  # type: ignore[arg-type]
-    start_point = projected[0] if route.start else None
-    stop_points = projected[1:] if route.start else projected
-    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in projected)
-    if route.start:
-        path += f" {projected[0][0]:.1f},{projected[0][1]:.1f}"
-    title = _("Route of the day: %(count)s stops") % {"count": len(located)}
-    start_mark = (
-        format_html(
-            '<rect x="{}" y="{}" width="14" height="14" rx="3" fill="#1d2330"><title>{}</title></rect>',
-            f"{start_point[0] - 7:.1f}", f"{start_point[1] - 7:.1f}", _("Start"),
-        )
-        if start_point
-        else ""
-    )
-    marks = format_html_join(
-        "",
-        '<g class="route-stop"><circle cx="{}" cy="{}" r="12" fill="{}" stroke="#fff" stroke-width="2"/>'
-        '<text x="{}" y="{}" text-anchor="middle" font-size="12" font-weight="700" fill="#fff">{}</text></g>',
-        (
-            (f"{x:.1f}", f"{y:.1f}", STOP_COLOURS.get(stop.visit.status, "#0b6e4f"), f"{x:.1f}", f"{y + 4:.1f}",
-             stop.sequence)
-            for stop, (x, y) in zip(located, stop_points, strict=True)
-        ),
-    )
-    return format_html(
-        '<svg class="route-picture" viewBox="0 0 {} {}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg">'
-        '<rect width="100%" height="100%" fill="#eef2f6" rx="8"/>'
-        '<polyline points="{}" fill="none" stroke="#0b6e4f" stroke-width="3" stroke-dasharray="6 4" '
-        'stroke-linejoin="round"/>{}{}</svg>',
-        SVG_WIDTH, SVG_HEIGHT, title, path, start_mark, marks,
-    )
+    """The day's route as a picture: the start, then each stop with a known place, numbered in order."""
+    points = [
+        RoutePoint(stop.latitude, stop.longitude, str(stop.sequence), stop.visit.status)
+        for stop in route.stops
+        if stop.latitude is not None and stop.longitude is not None
+    ]
+    if not points:
+        return SafeString("")
+    return draw_route(route.start, points, _("Route of the day: %(count)s stops") % {"count": len(points)})
 
 
 # ---------------------------------------------------------------- confirmations at the door

@@ -35,7 +35,7 @@ def cancel_a_visit(page: Any, live_server: Any, field: FieldTeam, name: str) -> 
     log_in(page, live_server, "lead")
     page.goto(f"{live_server.url}/visits/plans/{field.cast.team.pk}/{MONDAY.isoformat()}/")
     assert page.locator(".crew .stop-row").count() == 6
-    assert page.locator("svg.route-picture .stop").count() == 6
+    assert page.locator("svg.route-picture .route-stop").count() == 6
     shot(page, f"{name}-1-team-day")
 
     page.locator(".stop-row", has_text=target.borrower.name).get_by_role("link").click()
@@ -49,7 +49,7 @@ def cancel_a_visit(page: Any, live_server: Any, field: FieldTeam, name: str) -> 
     assert page.locator(".crew .stop-row").count() == 5
     assert target.borrower.name not in page.locator(".crew").inner_text()
     assert "借款人来电：已全额还款" in page.locator("body").inner_text()
-    assert page.locator("svg.route-picture .stop").count() == 5
+    assert page.locator("svg.route-picture .route-stop").count() == 5
     assert "2" in page.locator(".plan-head").inner_text()
     shot(page, f"{name}-3-replanned")
 
