@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import time
+import warnings
 from collections.abc import Collection, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from pyvrp import (
 from pyvrp import Depot as SolverDepot
 from pyvrp import search as pyvrp_search
 from pyvrp import solve as pyvrp_solve
+from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, NoImprovement, StoppingCriterion
 
 from doorstep.routing.problem import PRIZE_BASE, Problem, ProblemError, Stop, TimeWindow, Vehicle
@@ -366,15 +368,20 @@ def _search(
     """One search until ``deadline`` (``time.monotonic()``): its objective (inf when infeasible) and best solution.
     Runs in this process or in a worker process."""
     seconds = max(0.0, deadline - time.monotonic())
-    result = pyvrp_solve(
-        data,
-        _stopping(seconds, max_iterations, no_improvement),
-        seed=seed,
-        collect_stats=False,
-        display=False,
-        params=_params(data),
-        initial_solution=initial,
-    )
+    with warnings.catch_warnings():
+        # PyVRP warns when a day cannot be planned without lateness or overload. ``solve`` deals with
+        # that itself (required visits become optional and the plan says which were left out), so the
+        # warning's advice to check the instance would only mislead whoever reads the log.
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = pyvrp_solve(
+            data,
+            _stopping(seconds, max_iterations, no_improvement),
+            seed=seed,
+            collect_stats=False,
+            display=False,
+            params=_params(data),
+            initial_solution=initial,
+        )
     return result.cost(), result.best
 
 

@@ -101,6 +101,9 @@ def test_visits_that_cannot_happen_are_left_out_with_the_reason() -> None:
     assert not plan.complete
 
 
+# The first, strict pass of this day cannot be feasible, and PyVRP warns about that; the planner handles it
+# and says so in the plan, so no warning may reach the log.
+@pytest.mark.filterwarnings("error::pyvrp.exceptions.PenaltyBoundWarning")
 def test_required_visits_that_cannot_all_fit_are_planned_as_far_as_possible() -> None:
     places = {"branch": (0, 0), "east": (100, 0), "west": (-100, 0)}
     # Both agreed for the same ten minutes, a hundred units apart in opposite directions.
