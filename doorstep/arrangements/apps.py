@@ -9,7 +9,9 @@ class ArrangementsConfig(AppConfig):
 
     def ready(self) -> None:
         from doorstep.arrangements.daily import follow_up_step
-        from doorstep.strategy.flows import DAILY_STEPS, DailyStep, register_daily_step
+        from doorstep.strategy.flows import DailyStep, register_daily_step
 
-        after = "payments" if any(step.name == "payments" for step in DAILY_STEPS) else "strategy"
-        register_daily_step(DailyStep("arrangements", _("Promises and plans"), follow_up_step), after=after)
+        # Promises and plans are judged on the day's payments.
+        register_daily_step(
+            DailyStep("arrangements", _("Promises and plans"), follow_up_step, after=("strategy", "payments"))
+        )

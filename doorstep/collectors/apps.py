@@ -11,4 +11,6 @@ class CollectorsConfig(AppConfig):
         from doorstep.collectors.tasks import training_step
         from doorstep.strategy.flows import DailyStep, register_daily_step
 
-        register_daily_step(DailyStep("training", _("Certificates and quality sample"), training_step), after="strategy")
+        register_daily_step(
+            DailyStep("training", _("Certificates and quality sample"), training_step, after=("strategy",))
+        )

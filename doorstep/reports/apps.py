@@ -11,4 +11,10 @@ class ReportsConfig(AppConfig):
         from doorstep.reports.services import reports_step
         from doorstep.strategy.flows import DailyStep, register_daily_step
 
-        register_daily_step(DailyStep("reports", _("Dashboard facts"), reports_step))
+        # The dashboards' facts are taken once the day's other steps have changed what they count.
+        register_daily_step(
+            DailyStep(
+                "reports", _("Dashboard facts"), reports_step,
+                after=("strategy", "payments", "arrangements", "field_visits", "training", "complaint_deadlines"),
+            )
+        )

@@ -47,7 +47,7 @@ def register() -> None:
     from doorstep.strategy.flows import DailyStep, register_daily_step
     from doorstep.strategy.rules import ATTRIBUTES
 
-    register_daily_step(DailyStep("scoring", _("Scoring"), scoring_step), after="intake")
+    register_daily_step(DailyStep("scoring", _("Scoring"), scoring_step, after=("intake",)))
     register_attribute_provider("score", score_attribute)
     register_attribute_provider("score_band", score_band_attribute)
     if "uplift" in ATTRIBUTES and ATTRIBUTES["uplift"].optional:

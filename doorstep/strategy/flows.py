@@ -5,9 +5,11 @@ a step that succeeded for a date is skipped, and one that failed or was interrup
 start, because its writes happen in one transaction (or are keyed by the date). The step's status row is
 locked in that same transaction, so two workers never run one step of one date at once.
 
-Other apps join the chain from their `AppConfig.ready()`:
+Other apps join the chain from their `AppConfig.ready()`, naming the steps that must run before theirs:
 
-    register_daily_step(DailyStep("allocation", _("Allocation"), allocation_step), after="strategy")
+    register_daily_step(DailyStep("allocation", _("Allocation"), allocation_step, after=("strategy",)))
+
+The chain keeps every such order whichever app registers first.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class DailyStep:
     name: str
     label: str | Promise
     run: StepFunction
+    after: tuple[str, ...] = ()  # steps that run before this one whenever they are in the chain
 
 
 def _file_sha256(path: Path) -> str:
@@ -81,23 +84,40 @@ def strategy_step(run: DailyRun, actor: Actor) -> dict[str, Any]:
 
 DAILY_STEPS: list[DailyStep] = [
     DailyStep("intake", gettext_lazy("Intake"), intake_step),
-    DailyStep("strategy", gettext_lazy("Strategy"), strategy_step),
+    DailyStep("strategy", gettext_lazy("Strategy"), strategy_step, after=("intake", "scoring")),
 ]
 
 
-def register_daily_step(step: DailyStep, *, after: str | None = None) -> None:
-    """Add (or replace) a step of the daily chain, after the named step or at the end."""
-    existing = [index for index, item in enumerate(DAILY_STEPS) if item.name == step.name]
+def register_daily_step(step: DailyStep) -> None:
+    """Add (or replace) a step of the daily chain. It runs after the steps it names in ``after`` that are
+    in the chain; apart from what the steps name, the chain keeps the order in which they were added.
+    Steps that would wait for each other are refused, and the chain stays as it was."""
+    steps = list(DAILY_STEPS)
+    existing = [index for index, item in enumerate(steps) if item.name == step.name]
     if existing:
-        DAILY_STEPS[existing[0]] = step
-        return
-    if after is None:
-        DAILY_STEPS.append(step)
-        return
-    positions = [index for index, item in enumerate(DAILY_STEPS) if item.name == after]
-    if not positions:
-        raise ValueError(f"no daily step named {after!r}")
-    DAILY_STEPS.insert(positions[0] + 1, step)
+        steps[existing[0]] = step
+    else:
+        steps.append(step)
+    DAILY_STEPS[:] = _in_order(steps)
+
+
+def _in_order(steps: list[DailyStep]) -> list[DailyStep]:
+    """``steps`` with each after the steps it names: each time, the first in the given order whose
+    predecessors are all placed."""
+    names = {step.name for step in steps}
+    placed: set[str] = set()
+    ordered: list[DailyStep] = []
+    waiting = list(steps)
+    while waiting:
+        ready = next(
+            (step for step in waiting if all(name in placed or name not in names for name in step.after)), None
+        )
+        if ready is None:
+            raise ValueError("daily steps wait for each other: " + ", ".join(step.name for step in waiting))
+        ordered.append(ready)
+        placed.add(ready.name)
+        waiting.remove(ready)
+    return ordered
 
 
 def step_named(name: str) -> DailyStep:

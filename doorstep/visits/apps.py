@@ -12,6 +12,11 @@ class VisitsConfig(AppConfig):
         from doorstep.visits.flows import field_day_step
 
         register_daily_step(
-            DailyStep("field_visits", _("Field visits: allocation, appointments, day plans"), field_day_step),
-            after="strategy",
+            DailyStep(
+                "field_visits",
+                _("Field visits: allocation, appointments, day plans"),
+                field_day_step,
+                # Paid and cured cases are out before visits are given; certificates are checked first.
+                after=("strategy", "payments", "arrangements", "training"),
+            )
         )

@@ -75,7 +75,7 @@ def test_a_failed_step_is_recorded_and_the_next_run_resumes_from_it(active_strat
             raise RuntimeError("routing server unreachable")
         return {"planned": 3}
 
-    flows.register_daily_step(flows.DailyStep("plans", "Plans", flaky), after="strategy")
+    flows.register_daily_step(flows.DailyStep("plans", "Plans", flaky, after=("strategy",)))
     try:
         with pytest.raises(CommandError, match="did not finish"):
             run_daily("--date", DAY.isoformat(), "--wait")
@@ -154,16 +154,49 @@ def test_a_bad_date_or_a_missing_file_is_refused_before_anything_runs(db: None) 
     assert not DailyRun.objects.exists()
 
 
-def test_other_domains_join_the_chain_in_order() -> None:
+def test_other_domains_join_the_chain_after_the_steps_they_name() -> None:
     def allocate(run: DailyRun, actor: Any) -> dict[str, Any]:
         return {}
 
-    flows.register_daily_step(flows.DailyStep("allocation", "Allocation", allocate), after="strategy")
+    flows.register_daily_step(flows.DailyStep("allocation", "Allocation", allocate, after=("strategy", "payments")))
     try:
         names = [step.name for step in flows.DAILY_STEPS]
-        assert names[0] == "intake" and names.index("allocation") == names.index("strategy") + 1
+        assert names[0] == "intake" and names.index("allocation") > max(names.index("strategy"), names.index("payments"))
     finally:
         flows.DAILY_STEPS[:] = [step for step in flows.DAILY_STEPS if step.name != "allocation"]
+
+
+def test_the_chain_keeps_every_named_order_whichever_app_registers_first() -> None:
+    installed = list(flows.DAILY_STEPS)
+    assert [step.name for step in installed] == [
+        "intake", "scoring", "strategy", "training", "payments", "arrangements", "field_visits",
+        "complaint_deadlines", "reports",
+    ]
+    try:
+        for order in (installed[::-1], installed[1::2] + installed[::2]):
+            flows.DAILY_STEPS[:] = []
+            for step in order:
+                flows.register_daily_step(step)
+            names = [step.name for step in flows.DAILY_STEPS]
+            assert sorted(names) == sorted(step.name for step in installed)
+            for step in installed:
+                assert all(names.index(before) < names.index(step.name) for before in step.after), step.name
+    finally:
+        flows.DAILY_STEPS[:] = installed
+
+
+def test_steps_that_would_wait_for_each_other_are_refused_and_the_chain_stays() -> None:
+    def nothing(run: DailyRun, actor: Any) -> dict[str, Any]:
+        return {}
+
+    before = list(flows.DAILY_STEPS)
+    flows.register_daily_step(flows.DailyStep("audit_sample", "Audit", nothing, after=("reports", "letters")))
+    try:
+        with pytest.raises(ValueError, match="wait for each other"):
+            flows.register_daily_step(flows.DailyStep("letters", "Letters", nothing, after=("audit_sample",)))
+        assert [step.name for step in flows.DAILY_STEPS] == [step.name for step in before] + ["audit_sample"]
+    finally:
+        flows.DAILY_STEPS[:] = before
 
 
 def test_a_rejected_snapshot_stops_the_run_before_the_strategy_step(active_strategy, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
