@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from doorstep.collectors.models import CertificateKind, Collector, Team, Territory
 from doorstep.core.audit import Actor, actor_fields, audit_record
@@ -335,8 +336,8 @@ class ScheduleOutcome:
 SERVICE_MINUTES = 30
 
 
-def _purpose_text() -> str:
-    return "Discuss the overdue loan and agree how to repay"
+# Stored in English; pages show it in the reader's language (`{% translate visit.purpose %}`).
+VISIT_PURPOSE = gettext_noop("Discuss the overdue loan and agree how to repay")
 
 
 def visits_schedule(
@@ -474,7 +475,7 @@ def visits_schedule(
             Visit(
                 case_id=case_id,
                 borrower_id=row_of[case_id]["case__borrower_id"],
-                purpose=_purpose_text(),
+                purpose=VISIT_PURPOSE,
                 script_code=scripts.get(case_id, "")[:50],
                 strategy_priority=row_of[case_id]["priority"],
                 window_start=start,

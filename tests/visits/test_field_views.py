@@ -170,6 +170,16 @@ def test_the_brief_carries_the_strategy_script_with_the_borrowers_figures(client
     assert "逾期45天" in html.replace(" ", "") or "45" in html
 
 
+def test_the_planners_purpose_is_shown_in_the_readers_language(client, today: FieldCast) -> None:
+    from doorstep.visits.services import VISIT_PURPOSE
+
+    Visit.objects.filter(pk=today.visit.pk).update(purpose=VISIT_PURPOSE)
+    log_in(client, today.cast.collector_user)
+    url = reverse("visits:field_stop", args=[today.visit.pk])
+    assert "沟通逾期欠款并商定还款方式" in client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert VISIT_PURPOSE in client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+
+
 def test_script_placeholders_are_filled_and_unknown_ones_kept() -> None:
     from doorstep.visits.field_selectors import script_fill
 
