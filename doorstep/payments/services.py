@@ -80,6 +80,16 @@ def _import(
     who = actor_fields(importer_actor)
     with transaction.atomic(using=using):
         _lock(using)
+        if PaymentImport.objects.using(using).filter(file_sha256=payments.file_sha256).exists():
+            # This very file was imported before, and each of its rows was stored then as it says (a stored
+            # payment is never changed or deleted; a reversal is a row of its own): every row is a duplicate.
+            record = PaymentImport(
+                file_name=payments.file_name[:255], file_sha256=payments.file_sha256, rows=payments.count,
+                duplicates_skipped=payments.count, warnings=list(payments.warnings), started_at=started,
+                finished_at=timezone.now(), imported_by=who["actor"], imported_by_label=who["actor_label"],
+            )
+            record.already_imported = True  # type: ignore[attr-defined]
+            return record
         if payments.count >= BULK_LOAD_ROWS:
             bulk.working_memory_for_batch(using=using)
         plan = importer.plan_import(payments, using=using)

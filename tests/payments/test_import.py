@@ -82,6 +82,27 @@ def test_the_same_file_twice_and_overlapping_files_never_count_twice(case: Case,
     assert figures(loan)[:2] == (Decimal("0.00"), Decimal("20.50"))
 
 
+def test_a_file_imported_before_is_known_by_its_digest_without_reading_the_stored_payments(
+    case: Case, tmp_path: Path
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    loan = loan_of(case)
+    rows = [f"T{n},{loan.loan_id},10.00,,2026-01-05 10:00:00,counter," for n in range(1, 6)]
+    path = write(tmp_path, rows)
+    payments_import(actor=None, path=path)
+    before = figures(loan)
+    with CaptureQueriesContext(connection) as queries:
+        again = payments_import(actor=None, path=path)
+    read = " ".join(query["sql"] for query in queries.captured_queries)
+    assert "payments_paymentimport" in read
+    assert "payments_payment\"" not in read and "payments_payment " not in read and "staged" not in read
+    assert again.already_imported and again.pk is None
+    assert (again.rows, again.duplicates_skipped, again.payments_added) == (5, 5, 0)
+    assert figures(loan) == before and Payment.objects.count() == 5
+
+
 def test_a_reversal_undoes_exactly_the_payment(case: Case, tmp_path: Path) -> None:
     loan = loan_of(case)
     before = figures(loan)
