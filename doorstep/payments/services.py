@@ -73,6 +73,20 @@ def _lock(using: str = "default") -> None:
         bulk.execute("SELECT pg_advisory_xact_lock(hashtext('doorstep.payments.payments_import'))", using=using)
 
 
+def _record(payments: PaymentsFile, *, started: Any, who: dict[str, Any], **counts: Any) -> PaymentImport:
+    """The (unsaved) record of importing `payments`, with what it added or skipped."""
+    return PaymentImport(
+        file_name=payments.file_name[:255],
+        file_sha256=payments.file_sha256,
+        rows=payments.count,
+        started_at=started,
+        finished_at=timezone.now(),
+        imported_by=who["actor"],
+        imported_by_label=who["actor_label"],
+        **counts,
+    )
+
+
 def _import(
     *, actor: Actor, payments: PaymentsFile, started: Any, progress: ProgressCallback | None, using: str = "default"
 ) -> PaymentImport:
@@ -83,11 +97,8 @@ def _import(
         if PaymentImport.objects.using(using).filter(file_sha256=payments.file_sha256).exists():
             # This very file was imported before, and each of its rows was stored then as it says (a stored
             # payment is never changed or deleted; a reversal is a row of its own): every row is a duplicate.
-            record = PaymentImport(
-                file_name=payments.file_name[:255], file_sha256=payments.file_sha256, rows=payments.count,
-                duplicates_skipped=payments.count, warnings=list(payments.warnings), started_at=started,
-                finished_at=timezone.now(), imported_by=who["actor"], imported_by_label=who["actor_label"],
-            )
+            record = _record(payments, started=started, who=who, duplicates_skipped=payments.count,
+                             warnings=list(payments.warnings))
             record.already_imported = True  # type: ignore[attr-defined]
             return record
         if payments.count >= BULK_LOAD_ROWS:
@@ -95,19 +106,15 @@ def _import(
         plan = importer.plan_import(payments, using=using)
         if progress:
             progress("planned", payments.count, payments.count)
-        record = PaymentImport(
-            file_name=payments.file_name[:255],
-            file_sha256=payments.file_sha256,
-            rows=payments.count,
+        record = _record(
+            payments,
+            started=started,
+            who=who,
             payments_added=int((plan.new_payments["reversal_of"] == "").sum()),
             reversals_added=int((plan.new_payments["reversal_of"] != "").sum()),
             reversals_waiting=plan.waiting,
             duplicates_skipped=plan.duplicates,
             warnings=plan.warnings,
-            started_at=started,
-            finished_at=timezone.now(),
-            imported_by=who["actor"],
-            imported_by_label=who["actor_label"],
         )
         if plan.new_payments.height == 0:
             record.already_imported = True  # type: ignore[attr-defined]
